@@ -1,0 +1,82 @@
+// Package cli holds cairn's commands: one file per command, each with an
+// options struct that binds its flags, validates them and runs. Commands only
+// translate between people and the engines in the other internal packages.
+package cli
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-backup/cairn/internal/cluster"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	cluster  cluster.Options
+	logLevel string
+}
+
+// NewRootCommand builds the cairn command tree.
+func NewRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "cairn",
+		Short: "Back up and restore Kubernetes applications",
+		Long: `cairn backs up the API objects of a Kubernetes cluster, or part of it, to a
+local folder or object storage, and restores them into the same cluster,
+another namespace or another cluster.`,
+		Example: `  # Back up the namespace shop and list the backups
+  cairn backup create shop-1 --include-namespaces shop
+  cairn backup list
+
+  # Restore it into a new namespace beside the original
+  cairn restore create --from-backup shop-1 --namespace-mappings shop:shop-copy`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setupLogging()
+		},
+	}
+	g.cluster.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+
+	root.AddCommand(
+		newVersionCommand(g),
+	)
+	return root
+}
+
+func (g *globalOptions) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usageErrorf("--log-level: %v", err)
+	}
+	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	slog.SetDefault(slog.New(h))
+	return nil
+}
+
+// usageError marks bad input from the user; it exits with code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: sprintf(format, args...)}
+}
+
+// ExitCode maps an error returned by a command to the process exit code:
+// 2 for bad input, 1 for everything else.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
