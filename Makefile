@@ -1,0 +1,47 @@
+# cairn's two entry points: `make demo` runs the main job on a local control
+# plane, `make test` runs every check and test. Both build what they need.
+
+GO        ?= go
+CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cairn
+TOOLS     := $(CACHE)/tools
+STATICCHECK_VERSION := v0.8.2
+TEST_TIMEOUT ?= 60m
+
+.PHONY: all build test lint tools k8sbin demo cluster-up cluster-down clean
+
+all: build
+
+build:
+	$(GO) build -o bin/cairn ./cmd/cairn
+
+# k8sbin builds the pinned etcd, kube-apiserver, kube-controller-manager and
+# kubectl once per machine, before any test starts (the first build takes
+# several minutes).
+k8sbin:
+	bash hack/k8sbin.sh
+
+tools: $(TOOLS)/staticcheck
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: tools
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+
+test: k8sbin lint
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+demo: build k8sbin
+	$(GO) run ./test/controlplane/cmd/cairn-cluster run -- bash hack/demo.sh
+
+cluster-up: k8sbin
+	@$(GO) run ./test/controlplane/cmd/cairn-cluster up
+
+cluster-down:
+	@$(GO) run ./test/controlplane/cmd/cairn-cluster down
+
+clean:
+	rm -rf bin
