@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cairn-backup/cairn/internal/cluster"
+	"github.com/cairn-backup/cairn/internal/location"
+)
+
+// locationFlag is the --location flag of every command that reads or writes
+// backups.
+type locationFlag struct{ url string }
+
+func (l *locationFlag) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&l.url, "location", "",
+		"where backups are kept: a folder, file:///path or a bucket URL "+
+			"(default: "+location.DefaultURL()+")")
+}
+
+func (l *locationFlag) open(ctx context.Context) (*location.Location, error) {
+	return location.Open(ctx, l.url)
+}
+
+// connect builds the cluster clients and checks that the cluster answers, so
+// that an unreachable cluster is reported before any work starts.
+func (g *globalOptions) connect(ctx context.Context) (*cluster.Cluster, error) {
+	c, err := g.cluster.Connect()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ServerVersion(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// progress shows long work: a redrawn status line on a terminal, a log line
+// every few seconds otherwise. status is called from the progress goroutine
+// and must be safe for concurrent use.
+type progress struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startProgress(what string, status func() string) *progress {
+	p := &progress{stop: make(chan struct{}), done: make(chan struct{})}
+	interactive := term.IsTerminal(int(os.Stderr.Fd()))
+	go func() {
+		defer close(p.done)
+		var bar *progressbar.ProgressBar
+		interval := 5 * time.Second
+		if interactive {
+			interval = 200 * time.Millisecond
+			bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSetDescription(what),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				if bar != nil {
+					_ = bar.Finish()
+				}
+				return
+			case <-t.C:
+				if bar != nil {
+					bar.Describe(fmt.Sprintf("%s: %s", what, status()))
+					_ = bar.Add(1)
+				} else {
+					slog.Info(what, "progress", status())
+				}
+			}
+		}
+	}()
+	return p
+}
+
+// Stop ends the display.
+func (p *progress) Stop() {
+	close(p.stop)
+	<-p.done
+}
