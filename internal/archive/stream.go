@@ -60,7 +60,8 @@ func (s *stream) readFormat() error {
 		return Defect{Kind: DefectNotArchive, Detail: "empty stream"}
 	case errors.Is(s.src.err, zstd.ErrMagicMismatch):
 		return Defect{Kind: DefectNotArchive, Detail: "not zstd-compressed"}
-	case err != nil && s.src.err == nil && !errors.Is(err, io.ErrUnexpectedEOF):
+	case err != nil && s.src.err == nil:
+		// zstd decoded it, so it is not a cut archive but something else.
 		return Defect{Kind: DefectNotArchive, Detail: fmt.Sprintf("not a tar stream: %v", err)}
 	case err != nil:
 		return s.fail(err)
@@ -106,6 +107,13 @@ func (s *stream) fail(err error) error {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return Defect{Kind: DefectTruncated, Detail: "tar stream ends early"}
+	}
+
+	// Damage inside a zstd block can decode to garbage that only the frame
+	// checksum, at the end, exposes. Read on so the right layer is blamed.
+	_, _ = io.Copy(io.Discard, s.src)
+	if s.src.err != nil {
+		return s.fail(err)
 	}
 	return Defect{Kind: DefectCorrupt, Detail: fmt.Sprintf("tar: %v", err)}
 }
