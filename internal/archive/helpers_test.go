@@ -21,7 +21,9 @@ var fixtureTime = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 
 // fixtureObjects is a fixed set covering the layout's cases: the core group
 // and named groups, namespaced and cluster-scoped objects, names with ':',
-// '@', '%' and capitals, and an object being deleted.
+// '@', '%' and capitals, and an object being deleted. The frozen archive
+// testdata/v1/archive.tar.zst holds exactly these; TestFixtureOpens compares
+// the two, so change them only together with a new format version.
 func fixtureObjects() []Object {
 	obj := func(g, v, res, ns, name, data string) Object {
 		return Object{Ref: ObjectRef{g, v, res, ns, name}, Data: []byte(data)}

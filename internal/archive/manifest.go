@@ -39,8 +39,12 @@ const (
 
 // Values of Spec.IncludeClusterResources.
 const (
-	ClusterResourcesAuto  = "auto"
-	ClusterResourcesTrue  = "true"
+	// ClusterResourcesAuto takes the cluster-scoped objects that the
+	// selected namespaced objects depend on.
+	ClusterResourcesAuto = "auto"
+	// ClusterResourcesTrue takes all selected cluster-scoped objects.
+	ClusterResourcesTrue = "true"
+	// ClusterResourcesFalse takes no cluster-scoped objects.
 	ClusterResourcesFalse = "false"
 )
 
@@ -90,17 +94,21 @@ type Manifest struct {
 
 // Spec is the selection a backup was made with, as the user gave it.
 type Spec struct {
+	// IncludeNamespaces and ExcludeNamespaces are namespace globs.
 	IncludeNamespaces []string `json:"includeNamespaces,omitempty"`
 	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
-	IncludeResources  []string `json:"includeResources,omitempty"`
-	ExcludeResources  []string `json:"excludeResources,omitempty"`
+	// IncludeResources and ExcludeResources name resource types, such as
+	// "deployments.apps".
+	IncludeResources []string `json:"includeResources,omitempty"`
+	ExcludeResources []string `json:"excludeResources,omitempty"`
 	// Selector is a label selector in kubectl syntax.
 	Selector string `json:"selector,omitempty"`
 	// OrSelectors select objects matching any of them.
 	OrSelectors []string `json:"orSelectors,omitempty"`
 	// IncludeClusterResources is "auto", "true" or "false".
 	IncludeClusterResources string `json:"includeClusterResources"`
-	IncludeEvents           bool   `json:"includeEvents"`
+	// IncludeEvents is true when events were backed up too.
+	IncludeEvents bool `json:"includeEvents"`
 }
 
 // ClusterInfo identifies a cluster.
@@ -131,17 +139,22 @@ type ArchiveInfo struct {
 
 // IndexInfo summarizes an archive's index.
 type IndexInfo struct {
-	Objects int    `json:"objects"`
-	SHA256  string `json:"sha256"`
+	// Objects is the number of index lines, one per object.
+	Objects int `json:"objects"`
+	// SHA256 is the lowercase hex SHA-256 of index.jsonl.
+	SHA256 string `json:"sha256"`
 }
 
 // TypeInfo describes one resource type in a backup.
 type TypeInfo struct {
-	Group      string `json:"group"`
-	Version    string `json:"version"`
-	Resource   string `json:"resource"`
-	Kind       string `json:"kind"`
-	Namespaced bool   `json:"namespaced"`
+	// Group, Version, Resource and Kind name the type; Group is "" for the
+	// core group.
+	Group    string `json:"group"`
+	Version  string `json:"version"`
+	Resource string `json:"resource"`
+	Kind     string `json:"kind"`
+	// Namespaced is true when the type's objects live in namespaces.
+	Namespaced bool `json:"namespaced"`
 	// Count is the number of objects of this type stored.
 	Count int `json:"count"`
 	// ResourceVersion is the revision the type was listed at.
@@ -155,6 +168,7 @@ type TypeInfo struct {
 // Problem is one warning or error of a backup, about one object or one
 // whole resource type.
 type Problem struct {
+	// Object is the object concerned; nil for a whole type.
 	Object *ObjectRef `json:"object,omitempty"`
 	// Resource names a whole type, as "deployments.apps", when Object is nil.
 	Resource string `json:"resource,omitempty"`
@@ -166,6 +180,7 @@ type Problem struct {
 
 // Totals sums a backup's objects.
 type Totals struct {
+	// Objects is the number of objects stored.
 	Objects int `json:"objects"`
 	// Bytes is the sum of the objects' JSON sizes, before compression.
 	Bytes int64 `json:"bytes"`

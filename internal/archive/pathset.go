@@ -22,8 +22,9 @@ const (
 
 // pathSet remembers which paths a writer has stored, in memory that does
 // not grow with their number. A Bloom filter answers "new" for almost every
-// path; its rare "maybe seen" is settled exactly by scanning the
-// fingerprints of all earlier paths, spooled to a file.
+// path; its rare "maybe seen" is settled by scanning the fingerprints of all
+// earlier paths, spooled to a file. A fingerprint is 128 bits of the path's
+// SHA-256, so two paths are taken for one only with negligible odds.
 //
 // The scan makes the set slow once the filter fills up: past several
 // million objects most lookups scan the file. A larger filter, or an

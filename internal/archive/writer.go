@@ -41,6 +41,7 @@ type WriterOptions struct {
 
 // Object is one API object as stored in an archive.
 type Object struct {
+	// Ref names the object and so its path in the archive.
 	Ref ObjectRef
 	// Data is the object's JSON exactly as the server returned it, status
 	// included.
