@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -93,4 +95,39 @@ func startProgress(what string, status func() string) *progress {
 func (p *progress) Stop() {
 	close(p.stop)
 	<-p.done
+}
+
+// copyObject streams an object of a location to w.
+func copyObject(ctx context.Context, w io.Writer, loc *location.Location, key string) error {
+	r, err := loc.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = r.Close() }()
+	_, err = io.Copy(w, r)
+	return err
+}
+
+// downloadTo writes an object to a new file. The file appears only once
+// complete, and an existing file is never replaced.
+func downloadTo(ctx context.Context, loc *location.Location, key, file string) error {
+	if _, err := os.Stat(file); err == nil {
+		return usageErrorf("%s exists; choose another file with -f", file)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".part-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if err := copyObject(ctx, tmp, loc, key); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), file); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
 }

@@ -45,6 +45,7 @@ another namespace or another cluster.`,
 
 	root.AddCommand(
 		newVersionCommand(g),
+		newBackupCommand(g),
 	)
 	return root
 }

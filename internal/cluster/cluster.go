@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -63,6 +64,10 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, fmt.Errorf("%w: no kubeconfig found; set --kubeconfig or $KUBECONFIG",
+			ErrUnreachable)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
@@ -79,6 +84,7 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 		cfg.Timeout = o.Timeout
 	}
 	cfg.UserAgent = "cairn"
+	cfg.WarningHandlerWithContext = debugWarnings{}
 	return cfg, nil
 }
 
@@ -124,4 +130,14 @@ func (c *Cluster) ServerVersion(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s: %w", c.Host, err)
 	}
 	return v, nil
+}
+
+// debugWarnings logs the API server's warnings (deprecated types, mostly)
+// at debug level: a backup reads every type, so they would drown its output.
+type debugWarnings struct{}
+
+func (debugWarnings) HandleWarningHeaderWithContext(ctx context.Context, code int, _ string, msg string) {
+	if code == 299 {
+		slog.DebugContext(ctx, "API server warning", "warning", msg)
+	}
 }

@@ -5,6 +5,7 @@
 package selection
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -14,6 +15,9 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/cluster"
 )
+
+// ErrUnknownResource is returned for a resource name no known type has.
+var ErrUnknownResource = errors.New("unknown resource type")
 
 // Namespaces selects namespaces by glob. No include patterns means all.
 // Exclusions win over inclusions.
@@ -88,8 +92,8 @@ func NewResources(include, exclude []string, known []cluster.Resource) (Resource
 	resolve(include, r.include)
 	resolve(exclude, r.exclude)
 	if len(unknown) > 0 {
-		return Resources{}, fmt.Errorf("unknown resource type %s: the cluster does not serve it "+
-			"(see kubectl api-resources)", strings.Join(quote(unknown), ", "))
+		return Resources{}, fmt.Errorf("%w %s: the cluster does not serve it "+
+			"(see kubectl api-resources)", ErrUnknownResource, strings.Join(quote(unknown), ", "))
 	}
 	return r, nil
 }
@@ -102,6 +106,9 @@ func (r Resources) Match(res cluster.Resource) bool {
 	}
 	return r.all || r.include[gr]
 }
+
+// Excluded reports whether the user excluded the type by name.
+func (r Resources) Excluded(res cluster.Resource) bool { return r.exclude[res.GroupResource()] }
 
 // Explicit reports whether the user named the type in the include list, as
 // opposed to taking it through "all".
