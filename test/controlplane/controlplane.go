@@ -41,6 +41,9 @@ type ControlPlane struct {
 	Kubeconfig string
 	Config     *rest.Config
 	Host       string
+	// EtcdURL is the client URL of etcd, for tests that act on storage
+	// directly, such as compacting it.
+	EtcdURL string
 
 	procs   []*process
 	ownsDir bool
@@ -95,6 +98,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		return cp, err
 	}
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
+	cp.EtcdURL = etcdURL
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
 	cp.Host = "https://127.0.0.1:" + strconv.Itoa(ports[2])
 

@@ -2,7 +2,9 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -102,4 +104,31 @@ func (cp *ControlPlane) Namespace(t testing.TB) string {
 		_ = cs.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return name
+}
+
+// Compact compacts etcd's history up to its current revision, as the API
+// server does every few minutes, so that reads at older resourceVersions
+// fail with 410 Gone. It uses etcd's JSON gateway.
+func (cp *ControlPlane) Compact(t testing.TB) {
+	t.Helper()
+	post := func(path, body string) map[string]any {
+		resp, err := http.Post(cp.EtcdURL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("etcd %s: %v", path, err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("etcd %s: status %s, %v", path, resp.Status, err)
+		}
+		return out
+	}
+	// A range read of one key returns the current revision in its header.
+	status := post("/v3/kv/range", `{"key":"Lw==","limit":1}`)
+	header, _ := status["header"].(map[string]any)
+	rev, _ := header["revision"].(string)
+	if rev == "" {
+		t.Fatalf("etcd returned no revision: %v", status)
+	}
+	post("/v3/kv/compaction", fmt.Sprintf(`{"revision":%q,"physical":true}`, rev))
 }
