@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/cairn-backup/cairn/test/controlplane"
+)
+
+func TestMain(m *testing.M) { os.Exit(controlplane.RunTests(m)) }
+
+// cairn runs the command tree in process against the shared control plane
+// and returns its output and exit code.
+func cairn(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cp := controlplane.Shared(t)
+	root := NewRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"--kubeconfig", cp.Kubeconfig, "--log-level", "warn"}, args...))
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		out.WriteString(err.Error())
+	}
+	return out.String(), ExitCode(err)
+}
+
+func TestBackupCommands(t *testing.T) {
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	cp.Apply(t, controlplane.ExampleApp(t), ns)
+	loc := t.TempDir()
+
+	out, code := cairn(t, "backup", "create", "app-1", "--include-namespaces", ns, "--location", loc)
+	if code != 0 || !strings.Contains(out, "Backup app-1 Completed") {
+		t.Fatalf("create: exit %d: %s", code, out)
+	}
+
+	out, code = cairn(t, "backup", "list", "--location", loc, "-o", "json")
+	var list []struct {
+		Name   string `json:"name"`
+		Phase  string `json:"phase"`
+		Totals struct {
+			Objects int `json:"objects"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 {
+		t.Fatalf("list -o json: exit %d, %v: %s", code, err, out)
+	}
+	if len(list) != 1 || list[0].Name != "app-1" || list[0].Phase != "Completed" || list[0].Totals.Objects < 5 {
+		t.Fatalf("list = %+v", list)
+	}
+
+	out, code = cairn(t, "backup", "describe", "app-1", "--details", "--location", loc, "-o", "yaml")
+	var desc map[string]any
+	if err := yaml.Unmarshal([]byte(out), &desc); err != nil || code != 0 {
+		t.Fatalf("describe -o yaml: exit %d, %v: %s", code, err, out)
+	}
+	if !strings.Contains(out, "my-deployment") {
+		t.Fatalf("describe --details does not list my-deployment:\n%s", out)
+	}
+
+	file := filepath.Join(t.TempDir(), "app-1.tar.zst")
+	if out, code = cairn(t, "backup", "download", "app-1", "-f", file, "--location", loc); code != 0 {
+		t.Fatalf("download: exit %d: %s", code, out)
+	}
+	if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+		t.Fatalf("downloaded archive: %v", err)
+	}
+	if out, code = cairn(t, "backup", "download", "app-1", "-f", file, "--location", loc); code != 2 {
+		t.Fatalf("download over an existing file: exit %d: %s", code, out)
+	}
+
+	out, code = cairn(t, "backup", "logs", "app-1", "--location", loc)
+	if code != 0 || !strings.Contains(out, `"msg":"snapshot revision chosen"`) {
+		t.Fatalf("logs: exit %d: %s", code, out)
+	}
+
+	if out, code = cairn(t, "backup", "delete", "app-1", "--location", loc); code != 0 {
+		t.Fatalf("delete: exit %d: %s", code, out)
+	}
+	if out, code = cairn(t, "backup", "describe", "app-1", "--location", loc); code == 0 {
+		t.Fatalf("describe after delete succeeded: %s", out)
+	}
+}
+
+// TestBackupBadInput checks that bad input exits 2 with a message and
+// writes nothing.
+func TestBackupBadInput(t *testing.T) {
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	loc := t.TempDir()
+	if out, code := cairn(t, "backup", "create", "taken", "--include-namespaces", ns,
+		"--location", loc); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, out)
+	}
+	before, _ := filepath.Glob(filepath.Join(loc, "*", "*", "*"))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"taken"}, "already exists"},
+		{[]string{"x", "--include-resources", "gizmos"}, `unknown resource type "gizmos"`},
+		{[]string{"x", "-l", "app in ("}, "label selector"},
+		{[]string{"x", "--include-cluster-resources", "maybe"}, "must be auto, true or false"},
+		{[]string{"Bad_Name"}, "backup name"},
+		{[]string{}, "takes NAME"},
+		{[]string{"x", "-o", "xml"}, "must be json or yaml"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"backup", "create"}, tt.args...)
+		out, code := cairn(t, append(args, "--location", loc)...)
+		if code != 2 || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d, output %q; want exit 2 and %q", tt.args, code, out, tt.want)
+		}
+	}
+	after, _ := filepath.Glob(filepath.Join(loc, "*", "*", "*"))
+	if len(after) != len(before) {
+		t.Fatalf("bad input wrote to the location: %v", after)
+	}
+
+	bad := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: https://127.0.0.1:1}}]\n" +
+		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(bad, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := cairn(t, "backup", "create", "y", "--kubeconfig", bad, "--location", loc)
+	if code != 1 || !strings.Contains(out, "cluster unreachable") {
+		t.Fatalf("unreachable cluster: exit %d: %s", code, out)
+	}
+}
