@@ -25,13 +25,20 @@ if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
 
+# Stamp the Kubernetes version, as a release build does, so that /version
+# reports it.
+minor=${version#v1.}
+minor=${minor%%.*}
+cb=k8s.io/component-base/version
+ldflags="-X $cb.gitVersion=$version -X $cb.gitMajor=1 -X $cb.gitMinor=$minor -X $cb.gitTreeState=clean"
+
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "building ${missing[*]} into $dir (the first build takes several minutes)" >&2
 cd "$root/test/k8sbin"
 for name in "${missing[@]}"; do
-	go build -trimpath -ldflags='-s -w' -o "$tmp/$name" "${pkgs[$name]}"
+	go build -trimpath -ldflags="-s -w $ldflags" -o "$tmp/$name" "${pkgs[$name]}"
 	# A rename is atomic, so a concurrent run never sees half a binary.
 	mv "$tmp/$name" "$dir/$name"
 done

@@ -37,6 +37,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/cluster"
+	"github.com/cairn-backup/cairn/internal/crypt"
 	"github.com/cairn-backup/cairn/internal/location"
 )
 
@@ -65,6 +66,8 @@ type Request struct {
 	// TempDir holds the archive's index while it is written.
 	TempDir string
 	Logger  *slog.Logger
+	// Keys encrypt the archive when they hold recipients.
+	Keys crypt.Keys
 	// Progress, when set, is updated as the backup runs.
 	Progress *Progress
 	// Clock returns the current time; tests fix it.
@@ -235,7 +238,17 @@ func (b *run) write(ctx context.Context, uid string) (err error) {
 		return err
 	}
 	digest := &countingHash{h: sha256.New()}
-	aw, err := archive.NewWriter(io.MultiWriter(w, digest), archive.WriterOptions{
+	stored := io.MultiWriter(w, digest)
+	// sink receives the archive: the stored stream itself, or an
+	// encrypting writer in front of it.
+	var sink io.WriteCloser = nopWriteCloser{stored}
+	if b.req.Keys.Encrypting() {
+		if sink, err = b.req.Keys.Encrypt(stored); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	aw, err := archive.NewWriter(sink, archive.WriterOptions{
 		TempDir: b.req.TempDir,
 		ModTime: b.manifest.StartTime,
 	})
@@ -256,6 +269,9 @@ func (b *run) write(ctx context.Context, uid string) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := sink.Close(); err != nil {
+		return fmt.Errorf("finish encryption: %w", err)
+	}
 	if err := w.Close(); err != nil {
 		return err
 	}
@@ -267,6 +283,11 @@ func (b *run) write(ctx context.Context, uid string) (err error) {
 		Size:        digest.n,
 		SHA256:      hex.EncodeToString(digest.h.Sum(nil)),
 		Compression: archive.CompressionZstd,
+	}
+	if b.req.Keys.Encrypting() {
+		m.Archive.Encryption = crypt.Scheme
+	} else {
+		b.warnPlaintextSecrets()
 	}
 	m.Index = archive.IndexInfo{Objects: sum.Objects, SHA256: sum.IndexSHA256}
 	m.Totals = archive.Totals{Objects: sum.Objects, Bytes: sum.Bytes}
@@ -313,6 +334,23 @@ func (b *run) fail(p archive.Problem) {
 	defer b.mu.Unlock()
 	b.manifest.Errors = append(b.manifest.Errors, p)
 }
+
+// warnPlaintextSecrets records a warning when an unencrypted backup holds
+// Secrets.
+func (b *run) warnPlaintextSecrets() {
+	for _, t := range b.manifest.Types {
+		if t.Group == "" && t.Resource == "secrets" && t.Count > 0 {
+			reason := fmt.Sprintf("%d Secrets are stored unencrypted; give a key "+
+				"(--recipient or $%s) to encrypt backups", t.Count, crypt.PassphraseEnv)
+			b.log.Warn(reason)
+			b.warn(archive.Problem{Resource: "secrets", Action: "store", Reason: reason})
+		}
+	}
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 // countingHash hashes and counts what passes through it.
 type countingHash struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/cluster"
+	"github.com/cairn-backup/cairn/internal/crypt"
 )
 
 // BC-07: a CRD with no instances is still backed up, whether cluster
@@ -110,7 +111,7 @@ metadata: {name: g1, finalizers: [example.test/hold]}
 		_, _ = ri.Patch(context.Background(), "g1", "application/merge-patch+json", patch, metav1.PatchOptions{})
 	})
 	m, _ := e.backup(t, "bc33", archive.Spec{IncludeNamespaces: []string{e.ns}})
-	entries, err := Objects(context.Background(), e.loc, m)
+	entries, err := Objects(context.Background(), e.loc, m, crypt.Keys{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -214,4 +216,50 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func archiveGVR(group, version, resource string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: group, Version: version, Resource: resource}
+}
+
+type tarEntry struct {
+	hdr  *tar.Header
+	name string
+	data []byte
+}
+
+func readTar(t *testing.T, data []byte) []tarEntry {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(data))
+	var out []tarEntry
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tarEntry{hdr: hdr, name: hdr.Name, data: b})
+	}
+}
+
+func writeTar(t *testing.T, entries []tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, en := range entries {
+		hdr := *en.hdr
+		hdr.Size = int64(len(en.data))
+		if err := tw.WriteHeader(&hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(en.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

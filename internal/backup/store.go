@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairn-backup/cairn/internal/archive"
+	"github.com/cairn-backup/cairn/internal/crypt"
 	"github.com/cairn-backup/cairn/internal/location"
 )
 
@@ -97,7 +98,8 @@ func List(ctx context.Context, loc *location.Location) ([]*archive.Manifest, err
 	return out, errors.Join(errs...)
 }
 
-// OpenArchive streams the archive of a backup.
+// OpenArchive streams the archive of a backup as stored: encrypted when the
+// backup is.
 func OpenArchive(ctx context.Context, loc *location.Location, m *archive.Manifest) (io.ReadCloser, error) {
 	return loc.Open(ctx, m.Archive.Key)
 }
@@ -133,17 +135,13 @@ func Delete(ctx context.Context, loc *location.Location, name string) error {
 // Objects reads a backup's archive through and returns its index, which
 // lists every object. The objects are checked against the index on the
 // way.
-func Objects(ctx context.Context, loc *location.Location, m *archive.Manifest) ([]archive.IndexEntry, error) {
-	rc, err := OpenArchive(ctx, loc, m)
+func Objects(ctx context.Context, loc *location.Location, m *archive.Manifest,
+	keys crypt.Keys) ([]archive.IndexEntry, error) {
+	r, closer, err := Open(ctx, loc, m, keys)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = rc.Close() }()
-	r, err := archive.NewReader(rc)
-	if err != nil {
-		return nil, fmt.Errorf("backup %s: %w", m.Name, err)
-	}
-	defer func() { _ = r.Close() }()
+	defer func() { _ = closer.Close() }()
 	for {
 		if _, err := r.Next(); errors.Is(err, io.EOF) {
 			return r.Index(), nil
@@ -151,4 +149,47 @@ func Objects(ctx context.Context, loc *location.Location, m *archive.Manifest) (
 			return nil, fmt.Errorf("backup %s: %w", m.Name, err)
 		}
 	}
+}
+
+// Open reads a backup's objects: it opens the archive, decrypts it with
+// the keys when it is encrypted, and returns an archive reader. Close the
+// returned closer when done.
+func Open(ctx context.Context, loc *location.Location, m *archive.Manifest,
+	keys crypt.Keys) (*archive.Reader, io.Closer, error) {
+	rc, err := OpenArchive(ctx, loc, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	plain, err := decrypt(rc, m, keys)
+	if err != nil {
+		_ = rc.Close()
+		return nil, nil, fmt.Errorf("backup %s: %w", m.Name, err)
+	}
+	r, err := archive.NewReader(plain)
+	if err != nil {
+		_ = rc.Close()
+		return nil, nil, fmt.Errorf("backup %s: %w", m.Name, err)
+	}
+	return r, closers{r, rc}, nil
+}
+
+// decrypt returns the plaintext of a stored archive.
+func decrypt(r io.Reader, m *archive.Manifest, keys crypt.Keys) (io.Reader, error) {
+	switch m.Archive.Encryption {
+	case "":
+		return r, nil
+	case crypt.Scheme:
+		return keys.Decrypt(r)
+	}
+	return nil, fmt.Errorf("archive encryption %q is not known to this cairn", m.Archive.Encryption)
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ in time, into an archive in a backup location.`,
 		newBackupLogsCommand(g),
 		newBackupDeleteCommand(g),
 		newBackupDownloadCommand(g),
+		newBackupVerifyCommand(g),
 	)
 	return cmd
 }

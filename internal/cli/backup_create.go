@@ -20,6 +20,7 @@ type backupCreateOptions struct {
 	out      outputFlag
 	spec     archive.Spec
 	workers  int
+	keys     keyFlags
 }
 
 func newBackupCreateCommand(g *globalOptions) *cobra.Command {
@@ -51,6 +52,9 @@ events). Objects labelled cairn.dev/exclude-from-backup=true are left out.
   # Back up what carries a label, anywhere in the cluster
   cairn backup create web-1 -l app=web
 
+  # Encrypted to a public key (see cairn key generate)
+  cairn backup create shop-2 --include-namespaces shop --recipient age1...
+
   # Only Deployments and ConfigMaps of namespaces starting with team-
   cairn backup create teams-1 --include-namespaces 'team-*' \
       --include-resources deployments,configmaps`,
@@ -81,6 +85,7 @@ events). Objects labelled cairn.dev/exclude-from-backup=true are left out.
 	f.IntVar(&o.workers, "workers", backup.DefaultWorkers, "resource types listed at once")
 	o.location.bind(cmd)
 	o.out.bind(cmd)
+	o.keys.bindRecipients(cmd)
 	return cmd
 }
 
@@ -110,6 +115,10 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 	if err := backup.ValidateName(name); err != nil {
 		return usageErrorf("%v", err)
 	}
+	keys, err := o.keys.load()
+	if err != nil {
+		return err
+	}
 	c, err := o.global.connect(ctx)
 	if err != nil {
 		return err
@@ -134,6 +143,7 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 		Workers:  o.workers,
 		Logger:   slog.Default(),
 		Progress: prog,
+		Keys:     keys,
 	})
 	display.Stop()
 	if err != nil {
@@ -147,6 +157,7 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 	}
 	fmt.Fprintf(w, "Backup %s %s: %d objects of %d types, %s in %s\n",
 		m.Name, m.Phase, m.Totals.Objects, len(m.Types), humanBytes(m.Archive.Size), loc.URL)
+	printProblems(w, m.Warnings, "Warnings")
 	printProblems(w, m.Errors, "Errors")
 	if m.Phase != archive.PhaseCompleted {
 		return fmt.Errorf("backup %s ended %s", m.Name, m.Phase)

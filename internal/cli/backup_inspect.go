@@ -87,6 +87,7 @@ func age(t time.Time) string {
 type backupDescribeOptions struct {
 	backupRef
 	details bool
+	keys    keyFlags
 }
 
 func newBackupDescribeCommand(_ *globalOptions) *cobra.Command {
@@ -108,6 +109,7 @@ func newBackupDescribeCommand(_ *globalOptions) *cobra.Command {
 	o.location.bind(cmd)
 	o.out.bind(cmd)
 	cmd.Flags().BoolVar(&o.details, "details", false, "list every object, per type")
+	o.keys.bindIdentities(cmd)
 	return cmd
 }
 
@@ -129,7 +131,11 @@ func (o *backupDescribeOptions) run(ctx context.Context, w io.Writer, name strin
 	}
 	report := describeReport{Manifest: m}
 	if o.details {
-		if report.Objects, err = backup.Objects(ctx, loc, m); err != nil {
+		keys, err := o.keys.load()
+		if err != nil {
+			return err
+		}
+		if report.Objects, err = backup.Objects(ctx, loc, m, keys); err != nil {
 			return err
 		}
 	}

@@ -46,6 +46,7 @@ another namespace or another cluster.`,
 	root.AddCommand(
 		newVersionCommand(g),
 		newBackupCommand(g),
+		newKeyCommand(g),
 	)
 	return root
 }
