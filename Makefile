@@ -6,13 +6,17 @@ CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cairn
 TOOLS     := $(CACHE)/tools
 STATICCHECK_VERSION := v0.8.2
 TEST_TIMEOUT ?= 60m
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/cairn-backup/cairn/internal/version.Version=$(VERSION) \
+             -X github.com/cairn-backup/cairn/internal/version.Commit=$(COMMIT)
 
 .PHONY: all build test lint tools k8sbin demo cluster-up cluster-down clean
 
 all: build
 
 build:
-	$(GO) build -o bin/cairn ./cmd/cairn
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cairn ./cmd/cairn
 
 # k8sbin builds the pinned etcd, kube-apiserver, kube-controller-manager and
 # kubectl once per machine, before any test starts (the first build takes
