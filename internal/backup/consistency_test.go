@@ -143,3 +143,40 @@ func TestInterrupted(t *testing.T) {
 		t.Fatalf("delete left %v", left)
 	}
 }
+
+// BD-02: foreign files and folders in a location, and half-deleted
+// backups, are not backups and do not break listing.
+func TestCase_BD02(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m, _ := e.backup(t, "b1", archive.Spec{IncludeNamespaces: []string{e.ns}})
+	if _, err := Run(ctx, e.request("b2", archive.Spec{IncludeNamespaces: []string{e.ns}})); err != nil {
+		t.Fatal(err)
+	}
+	foreign := map[string]string{
+		"other-app/readme.txt":             "not cairn's",
+		"backups/not-a-backup/test.txt":    "stray",
+		"backups/Not_A_Name/manifest.json": "{}",
+		"backups/loose-file":               "x",
+	}
+	for k, v := range foreign {
+		if err := e.loc.Put(ctx, k, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Half-deleted: b2's manifest is gone, its archive remains.
+	if err := e.loc.Delete(ctx, ManifestKey("b2")); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := List(ctx, e.loc)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(ms) != 1 || ms[0].Name != "b1" || ms[0].UID != m.UID {
+		t.Fatalf("List = %d backups, want exactly b1", len(ms))
+	}
+	// A new b2 can be written over what the half-deleted one left.
+	if _, err := Run(ctx, e.request("b2", archive.Spec{IncludeNamespaces: []string{e.ns}})); err != nil {
+		t.Fatalf("backup over a half-deleted one: %v", err)
+	}
+}

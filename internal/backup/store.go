@@ -66,9 +66,10 @@ func Get(ctx context.Context, loc *location.Location, name string) (*archive.Man
 	return m, nil
 }
 
-// List reads the manifests of every published backup, oldest first.
-// Folders without a manifest (backups still running or interrupted) are
-// not backups and are left out; unreadable manifests are returned as
+// List reads the manifests of every published backup, oldest first. Only
+// keys under backups/ are read. Folders that are not backups (no manifest:
+// a backup running or interrupted, or something else's files; a name no
+// backup can have) are left out; unreadable manifests are returned as
 // errors beside the others.
 func List(ctx context.Context, loc *location.Location) ([]*archive.Manifest, error) {
 	dirs, err := loc.List(ctx, backupsPrefix, "/")
@@ -79,6 +80,9 @@ func List(ctx context.Context, loc *location.Location) ([]*archive.Manifest, err
 	var errs []error
 	for _, dir := range dirs {
 		name := strings.TrimSuffix(strings.TrimPrefix(dir, backupsPrefix), "/")
+		if !strings.HasSuffix(dir, "/") || ValidateName(name) != nil {
+			continue
+		}
 		m, err := Get(ctx, loc, name)
 		if errors.Is(err, ErrNotFound) {
 			continue
