@@ -1,0 +1,366 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// BackupOptions tune a backup.
+type BackupOptions struct {
+	// Parent is the snapshot whose file metadata lets unchanged files skip
+	// reading. Nil picks the newest snapshot of the same host and path,
+	// when the repository is readable; NoParent turns that off.
+	Parent   *Snapshot
+	NoParent bool
+	Hostname string
+	Tags     []string
+	// Workers is the number of files read at once; 0 means 2.
+	Workers int
+	// Progress, when set, is updated while the backup runs.
+	Progress *Progress
+	// IndexFlushPacks is how many stored packs trigger an index object; an
+	// interrupted backup leaves at most this many packs unindexed.
+	IndexFlushPacks int
+}
+
+// Progress counts files and bytes as a backup or restore runs.
+type Progress struct {
+	Files atomic.Int64
+	Bytes atomic.Int64
+}
+
+// backup is the state of one running backup.
+type backup struct {
+	r    *Repository
+	ix   *Index
+	up   *uploader
+	opts BackupOptions
+	jobs chan *fileJob
+
+	mu      sync.Mutex
+	claimed map[ID]struct{}
+
+	trees *packer // used only by the walking goroutine
+	tw    *worker
+
+	files, dirs, bytes, newBytes, dataBlobs, treeBlobs, skipped atomic.Int64
+}
+
+// fileJob asks a worker to read one regular file into its node.
+type fileJob struct {
+	path string
+	node *Node
+	fi   fs.FileInfo
+	wg   *sync.WaitGroup
+	err  error
+}
+
+// Backup stores the folder source as a new snapshot. Several backups may run
+// at once, in this process or others, with no lock: each writes its own
+// packs, index objects and snapshot.
+func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions) (*Snapshot, error) {
+	start := r.clock()
+	source, err := filepath.Abs(source)
+	if err != nil {
+		return nil, err
+	}
+	rootInfo, err := os.Lstat(source)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+	if !rootInfo.IsDir() {
+		return nil, fmt.Errorf("backup %s: not a directory", source)
+	}
+
+	sess := session{ID: randomID(), Start: start.UTC(), Hostname: o.Hostname}
+	if err := r.putSealed(ctx, dirSessions+sess.ID.String(), sess); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+	ix, err := r.writerIndex(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+	parent, parentTree := r.backupParent(ctx, ix, source, o)
+
+	b := &backup{r: r, ix: ix, opts: o, claimed: map[ID]struct{}{},
+		up: newUploader(r, ix, o.IndexFlushPacks)}
+	root, tree, err := b.run(ctx, source, rootInfo, parentTree)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+
+	snap := &Snapshot{ID: randomID(), Time: start.UTC(), Hostname: o.Hostname, Path: source,
+		Tags: o.Tags, Root: root, Tree: tree, Session: sess.ID, Summary: b.summary()}
+	if parent != nil {
+		snap.Parent = &parent.ID
+	}
+	snap.Summary.Duration = r.clock().Sub(start)
+	if err := r.saveSnapshot(ctx, snap); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+	return snap, nil
+}
+
+// writerIndex loads the index without the packs that a prune condemned:
+// new snapshots must not refer to blobs that may be deleted.
+func (r *Repository) writerIndex(ctx context.Context) (*Index, error) {
+	marks, err := r.loadMarks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	condemned := map[ID]bool{}
+	for _, m := range marks {
+		for _, p := range m.Packs {
+			condemned[p] = true
+		}
+	}
+	objs, err := r.loadIndexObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return buildIndex(objs, condemned), nil
+}
+
+// backupParent finds the parent snapshot and its tree; any failure only
+// means that every file is read again.
+func (r *Repository) backupParent(ctx context.Context, ix *Index, source string,
+	o BackupOptions) (*Snapshot, *Tree) {
+	parent := o.Parent
+	if parent == nil && !o.NoParent && r.CanRead() {
+		all, err := r.Snapshots(ctx)
+		if err == nil {
+			for _, s := range all {
+				if s.Path == source && s.Hostname == o.Hostname {
+					parent = s
+				}
+			}
+		}
+	}
+	if parent == nil {
+		return nil, nil
+	}
+	t, err := r.LoadTree(ctx, ix, parent.Tree)
+	if err != nil {
+		return parent, nil
+	}
+	return parent, t
+}
+
+// run walks the tree in one goroutine while workers read files and the
+// uploader stores packs.
+func (b *backup) run(ctx context.Context, source string, rootInfo fs.FileInfo,
+	parent *Tree) (Node, ID, error) {
+	workers := b.opts.Workers
+	if workers <= 0 {
+		workers = 2
+	}
+	b.jobs = make(chan *fileJob, 4*workers)
+	b.tw = newWorker(b)
+
+	outer, octx := errgroup.WithContext(ctx)
+	outer.Go(func() error { return b.up.run(octx) })
+
+	var root Node
+	var tree ID
+	outer.Go(func() error {
+		defer close(b.up.queue)
+		inner, ictx := errgroup.WithContext(octx)
+		for range workers {
+			w := newWorker(b)
+			inner.Go(func() error { return w.run(ictx) })
+		}
+		inner.Go(func() error {
+			defer close(b.jobs)
+			var err error
+			if tree, err = b.saveDir(ictx, source, parent); err != nil {
+				return err
+			}
+			if root, err = nodeFromInfo(source, "", rootInfo); err != nil {
+				return err
+			}
+			return b.flushTrees(ictx)
+		})
+		return inner.Wait()
+	})
+
+	err := outer.Wait()
+	if ferr := b.up.flush(ctx); err == nil {
+		err = ferr
+	}
+	return root, tree, err
+}
+
+// saveDir stores the tree of one folder and returns its id.
+func (b *backup) saveDir(ctx context.Context, dir string, parent *Tree) (ID, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ID{}, err
+	}
+	nodes := make([]Node, len(entries))
+	var wg sync.WaitGroup
+	var jobs []*fileJob
+
+	kept := 0
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return ID{}, err
+		}
+		path := filepath.Join(dir, e.Name())
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			b.skipped.Add(1) // removed since listed
+			continue
+		}
+		if err != nil {
+			return ID{}, err
+		}
+		n := &nodes[kept]
+		if *n, err = nodeFromInfo(path, e.Name(), fi); err != nil {
+			return ID{}, err
+		}
+		kept++
+
+		switch n.Type {
+		case NodeDir:
+			b.dirs.Add(1)
+			sub, err := b.saveDir(ctx, path, b.parentSubtree(ctx, parent, n.Name))
+			if err != nil {
+				return ID{}, err
+			}
+			n.Subtree = &sub
+		case NodeFile:
+			b.files.Add(1)
+			b.bytes.Add(n.Size)
+			if b.reuse(n, findNode(parent, n.Name)) {
+				b.progress(n.Size)
+				continue
+			}
+			j := &fileJob{path: path, node: n, fi: fi, wg: &wg}
+			wg.Add(1)
+			select {
+			case b.jobs <- j:
+				jobs = append(jobs, j)
+			case <-ctx.Done():
+				wg.Done()
+				return ID{}, ctx.Err()
+			}
+		}
+	}
+
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return ID{}, j.err
+		}
+	}
+	return b.saveTree(ctx, &Tree{Nodes: nodes[:kept]})
+}
+
+// reuse copies the content list of an unchanged file from the parent
+// snapshot: same size, mtime, ctime and inode, and all chunks still usable.
+func (b *backup) reuse(n, old *Node) bool {
+	if old == nil || old.Type != NodeFile || old.Size != n.Size || old.MTime != n.MTime ||
+		old.CTime != n.CTime || old.Inode != n.Inode {
+		return false
+	}
+	for _, id := range old.Content {
+		if !b.ix.Has(id) {
+			return false
+		}
+	}
+	n.Content, n.Holes = old.Content, old.Holes
+	return true
+}
+
+func findNode(t *Tree, name string) *Node {
+	if t == nil {
+		return nil
+	}
+	i := sort.Search(len(t.Nodes), func(i int) bool { return t.Nodes[i].Name >= name })
+	if i < len(t.Nodes) && t.Nodes[i].Name == name {
+		return &t.Nodes[i]
+	}
+	return nil
+}
+
+func (b *backup) parentSubtree(ctx context.Context, parent *Tree, name string) *Tree {
+	old := findNode(parent, name)
+	if old == nil || old.Subtree == nil {
+		return nil
+	}
+	t, err := b.r.LoadTree(ctx, b.ix, *old.Subtree)
+	if err != nil {
+		return nil // without a parent, files are read again
+	}
+	return t
+}
+
+// claim reports whether the caller should store the blob: it is neither in
+// the index nor being stored by another worker.
+func (b *backup) claim(id ID) bool {
+	if b.ix.Has(id) {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.claimed[id]; ok {
+		return false
+	}
+	b.claimed[id] = struct{}{}
+	return true
+}
+
+func (b *backup) saveTree(ctx context.Context, t *Tree) (ID, error) {
+	data, err := encodeTree(t)
+	if err != nil {
+		return ID{}, err
+	}
+	id := b.tw.hash(data)
+	if !b.claim(id) {
+		return id, nil
+	}
+	b.treeBlobs.Add(1)
+	if b.trees == nil {
+		b.trees = newPacker(TreeBlob, b.up.buffer())
+	}
+	stored, comp := b.tw.compress(data)
+	b.trees.add(id, stored, len(data), comp)
+	if b.trees.size() >= b.r.cfg.PackSize {
+		return id, b.flushTrees(ctx)
+	}
+	return id, nil
+}
+
+func (b *backup) flushTrees(ctx context.Context) error {
+	if b.trees == nil {
+		return nil
+	}
+	p := b.trees
+	b.trees = nil
+	return b.up.send(ctx, p)
+}
+
+func (b *backup) progress(n int64) {
+	if p := b.opts.Progress; p != nil {
+		p.Files.Add(1)
+		p.Bytes.Add(n)
+	}
+}
+
+func (b *backup) summary() Summary {
+	return Summary{
+		Files: b.files.Load(), Dirs: b.dirs.Load(), Bytes: b.bytes.Load(),
+		NewBytes: b.newBytes.Load(), StoredBytes: b.up.stored.Load(),
+		DataBlobs: b.dataBlobs.Load(), TreeBlobs: b.treeBlobs.Load(),
+		Packs: b.up.packs.Load(), Skipped: b.skipped.Load(),
+	}
+}

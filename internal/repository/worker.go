@@ -1,0 +1,161 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/restic/chunker"
+	"github.com/zeebo/blake3"
+)
+
+// worker reads files into chunks. Each has its own chunker, hasher, zstd
+// encoder and data pack, so workers share nothing but the index and the
+// upload queue.
+type worker struct {
+	b      *backup
+	ch     *chunker.Chunker
+	hasher *blake3.Hasher
+	enc    *zstd.Encoder
+	buf    []byte
+	zbuf   []byte
+	pack   *packer
+}
+
+func newWorker(b *backup) *worker {
+	h, _ := blake3.NewKeyed(b.r.keys.IDKey)
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	return &worker{b: b, hasher: h, enc: enc}
+}
+
+// run reads files until the job queue closes, then sends its last pack.
+func (w *worker) run(ctx context.Context) error {
+	for j := range w.b.jobs {
+		if ctx.Err() == nil {
+			j.err = w.readFile(ctx, j)
+		} else {
+			j.err = ctx.Err()
+		}
+		j.wg.Done()
+		if j.err != nil {
+			return j.err
+		}
+	}
+	if w.pack == nil || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return w.b.up.send(ctx, w.pack)
+}
+
+func (w *worker) readFile(ctx context.Context, j *fileJob) error {
+	n := j.node
+	if n.Size == 0 {
+		w.b.progress(0)
+		return nil
+	}
+	f, err := openNoAtime(j.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	extents := []Extent{{Offset: 0, Length: n.Size}}
+	if sparse(j.fi) {
+		if extents, n.Holes, err = dataExtents(f, n.Size); err != nil {
+			return fmt.Errorf("%s: find holes: %w", j.path, err)
+		}
+	}
+	for _, e := range extents {
+		if err := w.readExtent(ctx, f, e, n); err != nil {
+			return fmt.Errorf("%s: %w", j.path, err)
+		}
+	}
+	w.b.progress(0)
+	return nil
+}
+
+// readExtent chunks one data region of a file. Regions smaller than the
+// minimum chunk are one chunk and skip the chunker.
+func (w *worker) readExtent(ctx context.Context, f *os.File, e Extent, n *Node) error {
+	cp := w.b.r.cfg.Chunker
+	rd := io.NewSectionReader(f, e.Offset, e.Length)
+	if e.Length <= int64(cp.MinSize) {
+		if cap(w.buf) < int(e.Length) {
+			w.buf = make([]byte, max(e.Length, 64<<10))
+		}
+		data := w.buf[:e.Length]
+		if _, err := io.ReadFull(rd, data); err != nil {
+			return err
+		}
+		return w.store(ctx, data, n)
+	}
+
+	if cap(w.buf) < int(cp.MaxSize) {
+		w.buf = make([]byte, cp.MaxSize)
+	}
+	if w.ch == nil {
+		w.ch = chunker.NewWithBoundaries(rd, w.b.r.keys.Polynomial, cp.MinSize, cp.MaxSize)
+	} else {
+		w.ch.ResetWithBoundaries(rd, w.b.r.keys.Polynomial, cp.MinSize, cp.MaxSize)
+	}
+	w.ch.SetAverageBits(cp.AverageBits)
+	for {
+		c, err := w.ch.Next(w.buf[:cap(w.buf)])
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.store(ctx, c.Data, n); err != nil {
+			return err
+		}
+	}
+}
+
+// store adds one chunk to the file's content, and to the pack when new.
+func (w *worker) store(ctx context.Context, data []byte, n *Node) error {
+	id := w.hash(data)
+	n.Content = append(n.Content, id)
+	if p := w.b.opts.Progress; p != nil {
+		p.Bytes.Add(int64(len(data)))
+	}
+	if !w.b.claim(id) {
+		return nil
+	}
+	w.b.newBytes.Add(int64(len(data)))
+	w.b.dataBlobs.Add(1)
+
+	if w.pack == nil {
+		w.pack = newPacker(DataBlob, w.b.up.buffer())
+	}
+	stored, comp := w.compress(data)
+	w.pack.add(id, stored, len(data), comp)
+	if w.pack.size() < w.b.r.cfg.PackSize {
+		return nil
+	}
+	p := w.pack
+	w.pack = nil
+	return w.b.up.send(ctx, p)
+}
+
+func (w *worker) hash(data []byte) ID {
+	w.hasher.Reset()
+	_, _ = w.hasher.Write(data)
+	var id ID
+	w.hasher.Sum(id[:0])
+	return id
+}
+
+// compress returns the zstd form of data when it is smaller, else data.
+func (w *worker) compress(data []byte) ([]byte, bool) {
+	w.zbuf = w.enc.EncodeAll(data, w.zbuf[:0])
+	if len(w.zbuf) >= len(data) {
+		return data, false
+	}
+	return w.zbuf, true
+}
