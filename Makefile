@@ -5,13 +5,14 @@ GO        ?= go
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cairn
 TOOLS     := $(CACHE)/tools
 STATICCHECK_VERSION := v0.8.2
+CONTROLLER_GEN_VERSION := v0.23.0
 TEST_TIMEOUT ?= 60m
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/cairn-backup/cairn/internal/version.Version=$(VERSION) \
              -X github.com/cairn-backup/cairn/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test lint tools k8sbin demo cluster-up cluster-down clean
+.PHONY: all build test lint tools k8sbin s3bin demo cluster-up cluster-down clean
 
 all: build
 
@@ -24,7 +25,21 @@ build:
 k8sbin:
 	bash hack/k8sbin.sh
 
+# s3bin builds the pinned S3-compatible server (versitygw) that the location
+# tests start on loopback, once per machine.
+s3bin:
+	bash hack/s3bin.sh
+
 tools: $(TOOLS)/staticcheck
+
+# generate rewrites the CRDs in config/crd and the API deep-copy functions
+# from internal/server/api; TestCRDsCurrent fails when they are stale.
+generate: $(TOOLS)/controller-gen
+	$(TOOLS)/controller-gen object paths=./internal/server/api/...
+	$(TOOLS)/controller-gen crd paths=./internal/server/api/... output:crd:artifacts:config=config/crd
+
+$(TOOLS)/controller-gen:
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -35,7 +50,7 @@ lint: tools
 	$(GO) vet ./...
 	$(TOOLS)/staticcheck ./...
 
-test: k8sbin lint
+test: k8sbin s3bin lint
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 demo: build k8sbin
