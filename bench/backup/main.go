@@ -13,18 +13,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cairn-backup/cairn/test/controlplane"
+	"github.com/cairn-backup/cairn/bench/internal/benchutil"
 )
 
 func main() {
@@ -44,15 +42,11 @@ func run(counts string, size int) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	bin := filepath.Join(work, "cairn")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/cairn")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build cairn: %w", err)
+	bin, err := benchutil.BuildCairn(work)
+	if err != nil {
+		return err
 	}
-	cp, err := controlplane.Start(ctx, controlplane.Options{Logf: func(f string, a ...any) {
-		fmt.Fprintf(os.Stderr, f+"\n", a...)
-	}})
+	cp, err := benchutil.StartControlPlane(ctx)
 	if err != nil {
 		return err
 	}
@@ -117,15 +111,11 @@ func fill(ctx context.Context, cs kubernetes.Interface, ns string, from, n, size
 }
 
 func measure(ctx context.Context, bin, kubeconfig, work, ns, name string) error {
-	loc := filepath.Join(work, "backups")
-	cmd := exec.CommandContext(ctx, bin, "backup", "create", name, "--include-namespaces", ns,
-		"--location", loc, "-o", "json", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	start := time.Now()
-	out, err := cmd.Output()
-	elapsed := time.Since(start)
+	r, err := benchutil.Cairn(ctx, bin, kubeconfig, "backup", "create", name,
+		"--include-namespaces", ns, "--location", filepath.Join(work, "backups"),
+		"-o", "json", "--log-level", "warn")
 	if err != nil {
-		return fmt.Errorf("cairn backup create: %w", err)
+		return err
 	}
 	var m struct {
 		Totals struct {
@@ -134,12 +124,12 @@ func measure(ctx context.Context, bin, kubeconfig, work, ns, name string) error 
 		}
 		Archive struct{ Size int64 }
 	}
-	if err := json.Unmarshal(out, &m); err != nil {
+	if err := json.Unmarshal(r.Stdout, &m); err != nil {
 		return err
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("%-10d %-10.2f %-12.0f %-12s %-14s %s\n", m.Totals.Objects, elapsed.Seconds(),
-		float64(m.Totals.Objects)/elapsed.Seconds(), fmt.Sprintf("%.1f MB", float64(ru.Maxrss)/1024),
-		fmt.Sprintf("%.1f MB", float64(m.Archive.Size)/1e6), fmt.Sprintf("%.1f MB", float64(m.Totals.Bytes)/1e6))
+	secs := r.Elapsed.Seconds()
+	fmt.Printf("%-10d %-10.2f %-12.0f %-12s %-14s %s\n", m.Totals.Objects, secs,
+		float64(m.Totals.Objects)/secs, benchutil.MB(r.PeakRSS),
+		benchutil.MB(m.Archive.Size), benchutil.MB(m.Totals.Bytes))
 	return nil
 }

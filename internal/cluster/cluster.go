@@ -21,9 +21,12 @@ import (
 
 // Defaults for the client rate limits. client-go's own (5 QPS, burst 10) would
 // make a backup of 100k objects wait on the client rather than the server.
+// These let a restore's workers create as fast as a small API server takes
+// objects; the server's priority and fairness still protects it, and its
+// 429 answers are retried.
 const (
-	DefaultQPS   = 200
-	DefaultBurst = 400
+	DefaultQPS   = 1000
+	DefaultBurst = 2000
 )
 
 // ErrUnreachable is returned when the cluster does not answer.

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cairn-backup/cairn/bench/internal/benchutil"
+)
+
+// table prints the benchmark's one table, a row at a time as figures come.
+type table struct{}
+
+func (table) header() {
+	fmt.Printf("%-9s %-24s %-9s %-10s %-10s %-10s %s\n",
+		"objects", "run", "seconds", "objects/s", "peak RSS", "archive", "vs ceiling")
+}
+
+func (table) row(n int, what string, d time.Duration, rss, size int64, ratio float64) {
+	cell := func(v int64) string {
+		if v == 0 {
+			return "-"
+		}
+		return benchutil.MB(v)
+	}
+	r := "-"
+	if ratio > 0 {
+		r = fmt.Sprintf("%.2fx", ratio)
+	}
+	fmt.Printf("%-9d %-24s %-9.2f %-10.0f %-10s %-10s %s\n",
+		n, what, d.Seconds(), float64(n)/d.Seconds(), cell(rss), cell(size), r)
+}
