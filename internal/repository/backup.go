@@ -104,6 +104,9 @@ func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions)
 		snap.Parent = &parent.ID
 	}
 	snap.Summary.Duration = r.clock().Sub(start)
+	if h := r.hooks.beforeSnapshot; h != nil {
+		h()
+	}
 	if err := r.saveSnapshot(ctx, snap); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", source, err)
 	}
@@ -173,10 +176,12 @@ func (b *backup) run(ctx context.Context, source string, rootInfo fs.FileInfo,
 	var tree ID
 	outer.Go(func() error {
 		defer close(b.up.queue)
-		inner, ictx := errgroup.WithContext(octx)
+		inner, gctx := errgroup.WithContext(octx)
+		ictx, cancel := context.WithCancelCause(gctx)
+		defer cancel(nil)
 		for range workers {
 			w := newWorker(b)
-			inner.Go(func() error { return w.run(ictx) })
+			inner.Go(func() error { return w.run(ictx, cancel) })
 		}
 		inner.Go(func() error {
 			defer close(b.jobs)

@@ -26,7 +26,9 @@ func nodeFromInfo(path, name string, fi fs.FileInfo) (Node, error) {
 	case syscall.S_IFREG:
 		n.Type, n.Size = NodeFile, st.Size
 	case syscall.S_IFDIR:
-		n.Type = NodeDir
+		// Listing a folder updates its access time, so recording it would
+		// make every backup store new trees; restore uses the mtime.
+		n.Type, n.ATime = NodeDir, 0
 	case syscall.S_IFLNK:
 		n.Type = NodeSymlink
 		target, err := os.Readlink(path)
@@ -185,6 +187,10 @@ func restoreMeta(path string, n *Node, chown bool) error {
 			return fmt.Errorf("xattr %s: %w", x.Name, err)
 		}
 	}
-	ts := []unix.Timespec{unix.NsecToTimespec(n.ATime), unix.NsecToTimespec(n.MTime)}
+	atime := n.ATime
+	if atime == 0 {
+		atime = n.MTime
+	}
+	ts := []unix.Timespec{unix.NsecToTimespec(atime), unix.NsecToTimespec(n.MTime)}
 	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
 }

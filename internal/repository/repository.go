@@ -82,6 +82,13 @@ type Repository struct {
 	readers  []age.Identity
 	keyCache packKeys
 	clock    func() time.Time
+	hooks    hooks
+}
+
+// hooks let tests stop a backup at chosen points; all are nil otherwise.
+type hooks struct {
+	packStored     func()
+	beforeSnapshot func()
 }
 
 // Init creates a repository in an empty bucket location and opens it.

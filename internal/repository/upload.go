@@ -92,6 +92,9 @@ func (u *uploader) upload(ctx context.Context, fp finishedPack) error {
 	u.ix.add(p)
 	u.packs.Add(1)
 	u.stored.Add(int64(len(fp.data)))
+	if h := u.r.hooks.packStored; h != nil {
+		h()
+	}
 	data := fp.data
 	u.bufs.Put(&data)
 

@@ -33,17 +33,24 @@ func newWorker(b *backup) *worker {
 }
 
 // run reads files until the job queue closes, then sends its last pack.
-func (w *worker) run(ctx context.Context) error {
+// After an error it cancels the backup but keeps taking jobs, so that the
+// walker, which waits for every job it queued, is never left waiting.
+func (w *worker) run(ctx context.Context, cancel context.CancelCauseFunc) error {
+	var first error
 	for j := range w.b.jobs {
-		if ctx.Err() == nil {
-			j.err = w.readFile(ctx, j)
+		if err := context.Cause(ctx); err != nil {
+			j.err = err
 		} else {
-			j.err = ctx.Err()
+			j.err = w.readFile(ctx, j)
 		}
 		j.wg.Done()
-		if j.err != nil {
-			return j.err
+		if j.err != nil && first == nil {
+			first = j.err
+			cancel(first)
 		}
+	}
+	if first != nil {
+		return first
 	}
 	if w.pack == nil || ctx.Err() != nil {
 		return ctx.Err()

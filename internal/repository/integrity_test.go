@@ -1,0 +1,91 @@
+package repository
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// largestObject returns the biggest file under dir.
+func largestObject(t *testing.T, dir string) (string, int64) {
+	t.Helper()
+	var best string
+	var size int64
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && fi.Size() > size {
+			best, size = p, fi.Size()
+		}
+		return err
+	})
+	must(t, err)
+	if best == "" {
+		t.Fatalf("no objects under %s", dir)
+	}
+	return best, size
+}
+
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	must(t, err)
+	defer f.Close()
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, off)
+	must(t, err)
+	b[0] ^= 0x40
+	_, err = f.WriteAt(b, off)
+	must(t, err)
+}
+
+func TestCorruptionIsFoundAndRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		dir      string
+		offset   func(size int64) int64
+		readData bool // only reading the whole pack finds it
+		wantErr  error
+	}{
+		{"pack blob", "data", func(int64) int64 { return 100 }, true, ErrCorrupt},
+		{"pack header", "data", func(s int64) int64 { return s - int64(trailerSize) - 300 }, false, ErrCorrupt},
+		{"pack trailer", "data", func(s int64) int64 { return s - 1 }, false, ErrCorrupt},
+		{"index", "index", func(s int64) int64 { return s / 2 }, false, ErrCorrupt},
+		{"missing pack", "data", nil, false, ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, dir := newTestRepo(t, InitOptions{})
+			snap, err := r.Backup(t.Context(), dataTree(t, 7, 20), BackupOptions{})
+			must(t, err)
+			rep, err := r.Check(t.Context(), CheckOptions{ReadDataPercent: 100})
+			must(t, err)
+			if !rep.OK() {
+				t.Fatalf("check before damage: %+v", rep.Errors)
+			}
+
+			obj, size := largestObject(t, filepath.Join(dir, tt.dir))
+			if tt.offset == nil {
+				must(t, os.Remove(obj))
+			} else {
+				flipByte(t, obj, tt.offset(size))
+			}
+
+			rep, err = r.Check(t.Context(), CheckOptions{})
+			must(t, err)
+			if rep.OK() == !tt.readData {
+				t.Errorf("structure check OK=%v, want %v: %+v", rep.OK(), tt.readData, rep.Errors)
+			}
+			rep, err = r.Check(t.Context(), CheckOptions{ReadDataPercent: 100})
+			must(t, err)
+			if rep.OK() {
+				t.Error("check --read-data found nothing wrong")
+			}
+
+			dst := filepath.Join(t.TempDir(), "out")
+			_, err = r.Restore(t.Context(), snap, dst, RestoreOptions{})
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("restore error %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
