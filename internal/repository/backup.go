@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -85,9 +86,22 @@ func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions)
 	if err := r.putSealed(ctx, dirSessions+sess.ID.String(), sess); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", source, err)
 	}
-	ix, err := r.writerIndex(ctx)
+	snap, err := r.backupSession(ctx, source, rootInfo, sess, o)
+	if eerr := r.endSession(ctx, sess); err == nil {
+		err = eerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", source, err)
+	}
+	return snap, nil
+}
+
+func (r *Repository) backupSession(ctx context.Context, source string, rootInfo fs.FileInfo,
+	sess session, o BackupOptions) (*Snapshot, error) {
+	start := sess.Start
+	ix, err := r.writerIndex(ctx)
+	if err != nil {
+		return nil, err
 	}
 	parent, parentTree := r.backupParent(ctx, ix, source, o)
 
@@ -95,10 +109,10 @@ func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions)
 		up: newUploader(r, ix, o.IndexFlushPacks)}
 	root, tree, err := b.run(ctx, source, rootInfo, parentTree)
 	if err != nil {
-		return nil, fmt.Errorf("backup %s: %w", source, err)
+		return nil, err
 	}
 
-	snap := &Snapshot{ID: randomID(), Time: start.UTC(), Hostname: o.Hostname, Path: source,
+	snap := &Snapshot{ID: randomID(), Time: start, Hostname: o.Hostname, Path: source,
 		Tags: o.Tags, Root: root, Tree: tree, Session: sess.ID, Summary: b.summary()}
 	if parent != nil {
 		snap.Parent = &parent.ID
@@ -108,9 +122,19 @@ func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions)
 		h()
 	}
 	if err := r.saveSnapshot(ctx, snap); err != nil {
-		return nil, fmt.Errorf("backup %s: %w", source, err)
+		return nil, err
 	}
 	return snap, nil
+}
+
+// endSession records that a backup stopped, whether it succeeded or not, so
+// prune need not wait for it. Sessions are never rewritten: the end is a
+// second object.
+func (r *Repository) endSession(ctx context.Context, s session) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s.Ended = true
+	return r.putSealed(ctx, dirSessions+s.ID.String()+endSuffix, s)
 }
 
 // writerIndex loads the index without the packs that a prune condemned:

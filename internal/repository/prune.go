@@ -152,9 +152,17 @@ func (r *Repository) readPruneState(ctx context.Context, o PruneOptions) (*prune
 	return st, nil
 }
 
-// live reports whether a session may still be writing: it has no snapshot
-// and has not timed out.
+// live reports whether a session may still be writing: it has recorded no
+// end, no snapshot names it, and it has not timed out.
 func (st *pruneState) live(s stored[session], now time.Time) bool {
+	if s.Value.Ended {
+		return false
+	}
+	for _, e := range st.sessions {
+		if e.Value.Ended && e.Value.ID == s.Value.ID {
+			return false
+		}
+	}
 	for _, snap := range st.snapshots {
 		if snap.Session == s.Value.ID {
 			return false

@@ -163,7 +163,11 @@ type session struct {
 	ID       ID        `json:"id"`
 	Start    time.Time `json:"start"`
 	Hostname string    `json:"hostname,omitempty"`
+	Ended    bool      `json:"ended,omitempty"`
 }
+
+// endSuffix names the object that records a session's end.
+const endSuffix = "-end"
 
 // mark condemns packs. Its sweep, in a later prune, deletes those still unused.
 type mark struct {
