@@ -47,6 +47,7 @@ another namespace or another cluster.`,
 		newVersionCommand(g),
 		newBackupCommand(g),
 		newKeyCommand(g),
+		newRepoCommand(g),
 	)
 	return root
 }
