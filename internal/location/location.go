@@ -6,6 +6,12 @@
 // at all (Writer.Close publishes it, Writer.Abort discards it), and
 // PutIfAbsent never replaces an object that exists. Backups use the second to
 // publish their manifest last, so a backup is visible only once complete.
+//
+// A location is a URL: file:// for a folder, s3:// for any S3-compatible
+// store, gs:// and azblob:// for Google Cloud Storage and Azure Blob Storage.
+// The URL path of a bucket is a key prefix that every read, write and list
+// goes through, so a location never sees objects outside it. Nothing is
+// rewritten once published, so buckets with object lock work.
 package location
 
 import (
@@ -13,10 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// locations
@@ -29,12 +33,50 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned by PutIfAbsent for a key that exists.
 var ErrExists = errors.New("already exists")
 
+// ErrReadOnly is returned by every write to a location opened read-only.
+var ErrReadOnly = errors.New("location is read-only")
+
 // Location is an opened backup location.
 type Location struct {
-	// URL is the location as the user gave it, normalised.
-	URL    string
-	bucket *blob.Bucket
+	// URL is the location as the user gave it, normalised, without the
+	// driver options of its query.
+	URL string
+	// ReadOnly is set for a location opened with Options.ReadOnly.
+	ReadOnly bool
+
+	bucket  *blob.Bucket
+	upload  uploadOptions
+	dir     string // the folder of a file:// location, with its prefix
+	cleanup func(ctx context.Context, key string) error
 }
+
+// Options tune how a location is opened. The zero value suits most uses.
+type Options struct {
+	// ReadOnly makes every write fail with ErrReadOnly, so that a location
+	// shared with another cluster, or one kept for restores, cannot be
+	// changed by mistake.
+	ReadOnly bool
+	// CredentialsFile holds the credentials of an object store, in place of
+	// the usual environment: for s3:// an AWS shared credentials file, for
+	// gs:// a service account key (JSON). An s3:// credentials file is
+	// read again when it changes, so keys can rotate under a running backup.
+	CredentialsFile string
+	// PartSize and Concurrency shape the multipart uploads of s3://, gs://
+	// and azblob:// writers: parts of PartSize bytes, Concurrency of them in
+	// flight. Memory use is about PartSize*(Concurrency+1) per writer. Zero
+	// means DefaultPartSize and DefaultConcurrency.
+	PartSize    int
+	Concurrency int
+}
+
+// DefaultPartSize is the part size of multipart uploads. With S3's limit of
+// 10,000 parts, it bounds a streamed object to about 80 GiB.
+const DefaultPartSize = 8 << 20
+
+// DefaultConcurrency is the number of upload parts in flight per writer.
+const DefaultConcurrency = 4
+
+type uploadOptions struct{ partSize, concurrency int }
 
 // DefaultURL is the location used when none is given: a folder under the
 // user's data directory.
@@ -50,51 +92,51 @@ func DefaultURL() string {
 	return "file://" + filepath.Join(base, "cairn", "backups")
 }
 
-// Open opens a location URL. An empty URL means DefaultURL; a plain path is
-// taken as a folder. Folders are created when missing.
+// Open opens a location URL with default options. An empty URL means
+// DefaultURL; a plain path is taken as a folder. Folders are created when
+// missing.
 func Open(ctx context.Context, raw string) (*Location, error) {
+	return OpenWith(ctx, raw, Options{})
+}
+
+// OpenWith opens a location URL with options.
+func OpenWith(ctx context.Context, raw string, opts Options) (*Location, error) {
 	if raw == "" {
 		raw = DefaultURL()
 	}
-	u, err := normalise(raw)
+	t, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	b, err := blob.OpenBucket(ctx, u.String())
-	if err != nil {
-		return nil, fmt.Errorf("open location %s: %w", raw, err)
+	l := &Location{
+		URL:      t.display,
+		ReadOnly: opts.ReadOnly,
+		upload:   uploadOptions{partSize: opts.PartSize, concurrency: opts.Concurrency},
 	}
-	display := *u
-	display.RawQuery = ""
-	return &Location{URL: display.String(), bucket: b}, nil
-}
+	if l.upload.partSize <= 0 {
+		l.upload.partSize = DefaultPartSize
+	}
+	if l.upload.concurrency <= 0 {
+		l.upload.concurrency = DefaultConcurrency
+	}
 
-func normalise(raw string) (*url.URL, error) {
-	if !strings.Contains(raw, "://") {
-		abs, err := filepath.Abs(raw)
-		if err != nil {
-			return nil, err
-		}
-		raw = "file://" + abs
-	}
-	u, err := url.Parse(raw)
+	o, err := openBucket(ctx, t, opts)
 	if err != nil {
-		return nil, fmt.Errorf("location %q: %w", raw, err)
+		return nil, fmt.Errorf("open location %s: %w", l.URL, err)
 	}
-	if u.Scheme == "file" {
-		if u.Path == "" || u.Host != "" {
-			return nil, fmt.Errorf("location %q: a file location needs an absolute path, "+
-				"as in file:///var/backups", raw)
+	l.bucket = o.bucket
+	if t.prefix != "" {
+		l.bucket = blob.PrefixedBucket(o.bucket, t.prefix)
+	}
+	if o.cleanup != nil {
+		l.cleanup = func(ctx context.Context, key string) error {
+			return o.cleanup(ctx, t.prefix+key)
 		}
-		q := u.Query()
-		// Temporary files next to their target, so that publishing is a
-		// rename within one file system; no metadata sidecar files.
-		q.Set("create_dir", "1")
-		q.Set("no_tmp_dir", "1")
-		q.Set("metadata", "skip")
-		u.RawQuery = q.Encode()
 	}
-	return u, nil
+	if t.scheme == "file" {
+		l.dir = t.dir
+	}
+	return l, nil
 }
 
 // Close releases the location.
@@ -103,80 +145,6 @@ func (l *Location) Close() error { return l.bucket.Close() }
 // Bucket exposes the underlying bucket for stores with their own layout,
 // such as the volume-data repository.
 func (l *Location) Bucket() *blob.Bucket { return l.bucket }
-
-// Writer streams one object into the location.
-type Writer struct {
-	w      *blob.Writer
-	cancel context.CancelFunc
-	key    string
-}
-
-// NewWriter starts writing key. The object appears only when Close
-// succeeds; Abort, or a failed Close, leaves no object behind.
-func (l *Location) NewWriter(ctx context.Context, key string) (*Writer, error) {
-	return l.newWriter(ctx, key, false)
-}
-
-func (l *Location) newWriter(ctx context.Context, key string, ifAbsent bool) (*Writer, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	w, err := l.bucket.NewWriter(ctx, key, &blob.WriterOptions{
-		ContentType: "application/octet-stream",
-		IfNotExist:  ifAbsent,
-	})
-	if err != nil {
-		cancel()
-		return nil, l.wrap(key, "write", err)
-	}
-	return &Writer{w: w, cancel: cancel, key: key}, nil
-}
-
-func (w *Writer) Write(p []byte) (int, error) { return w.w.Write(p) }
-
-// Close publishes the object.
-func (w *Writer) Close() error {
-	defer w.cancel()
-	if err := w.w.Close(); err != nil {
-		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
-			return fmt.Errorf("%s: %w", w.key, ErrExists)
-		}
-		return fmt.Errorf("write %s: %w", w.key, err)
-	}
-	return nil
-}
-
-// Abort discards what was written.
-func (w *Writer) Abort() {
-	w.cancel()
-	_ = w.w.Close()
-}
-
-// Put writes a small object whole.
-func (l *Location) Put(ctx context.Context, key string, data []byte) error {
-	return l.put(ctx, key, data, false)
-}
-
-// PutIfAbsent writes a small object unless key exists, in which case it
-// returns ErrExists.
-func (l *Location) PutIfAbsent(ctx context.Context, key string, data []byte) error {
-	if ok, err := l.Exists(ctx, key); err != nil {
-		return err
-	} else if ok {
-		return fmt.Errorf("%s: %w", key, ErrExists)
-	}
-	return l.put(ctx, key, data, true)
-}
-
-func (l *Location) put(ctx context.Context, key string, data []byte, ifAbsent bool) error {
-	w, err := l.newWriter(ctx, key, ifAbsent)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Abort()
-		return l.wrap(key, "write", err)
-	}
-	return w.Close()
-}
 
 // Get reads a small object whole.
 func (l *Location) Get(ctx context.Context, key string) ([]byte, error) {
@@ -229,32 +197,6 @@ func (l *Location) List(ctx context.Context, prefix, delim string) ([]string, er
 		}
 		keys = append(keys, obj.Key)
 	}
-}
-
-// Delete removes key; a missing key is not an error.
-func (l *Location) Delete(ctx context.Context, key string) error {
-	err := l.bucket.Delete(ctx, key)
-	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return l.wrap(key, "delete", err)
-	}
-	return nil
-}
-
-// Probe checks that the location can be written, read and deleted by
-// writing a small object under prefix.
-func (l *Location) Probe(ctx context.Context, key string) error {
-	want := []byte("cairn location probe\n")
-	if err := l.Put(ctx, key, want); err != nil {
-		return fmt.Errorf("location %s is not writable: %w", l.URL, err)
-	}
-	got, err := l.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("location %s is not readable: %w", l.URL, err)
-	}
-	if string(got) != string(want) {
-		return fmt.Errorf("location %s returned different bytes than written", l.URL)
-	}
-	return l.Delete(ctx, key)
 }
 
 func (l *Location) wrap(key, op string, err error) error {

@@ -1,0 +1,92 @@
+package location
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+)
+
+// opened is a bucket and, for stores that need it, a way to drop what a
+// failed upload of a key left behind.
+type opened struct {
+	bucket  *blob.Bucket
+	cleanup func(ctx context.Context, key string) error
+}
+
+func openFile(t *target) (*opened, error) {
+	b, err := fileblob.OpenBucket(t.dir, &fileblob.Options{
+		CreateDir: true,
+		// Temporary files next to their target, so that publishing is a
+		// rename within one file system; no metadata sidecar files.
+		NoTempDir: true,
+		Metadata:  fileblob.MetadataDontWrite,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &opened{bucket: b}, nil
+}
+
+// plainKey reports whether key maps to a file of the same name, with none
+// of the escaping fileblob applies to unusual keys.
+func plainKey(key string) bool {
+	if key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") ||
+		strings.HasSuffix(key, ".attrs") {
+		return false
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, c := range key {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '-' || c == '_' || c == '/'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// linkIfAbsent publishes a file with a hard link, which fails when the name
+// is taken, even by another process: fileblob's own check holds only within
+// one process.
+func (l *Location) linkIfAbsent(key string, data []byte) error {
+	path := filepath.Join(l.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
+	}
+	tmp := path + "." + strconv.FormatInt(time.Now().UnixNano(), 16) + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
+	}
+	defer func() { _ = os.Remove(tmp) }()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
+	}
+	err = os.Link(tmp, path)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s: %w", key, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
+	}
+	return nil
+}
