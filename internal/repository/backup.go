@@ -50,8 +50,12 @@ type backup struct {
 	mu      sync.Mutex
 	claimed map[ID]struct{}
 
-	trees *packer // used only by the walking goroutine
-	tw    *worker
+	treeMu   sync.Mutex
+	trees    *packer
+	rootTree ID
+	cancel   context.CancelCauseFunc // records the first failure, then cancels
+	failOnce sync.Once
+	failed   error
 
 	files, dirs, bytes, newBytes, dataBlobs, treeBlobs, skipped atomic.Int64
 }
@@ -61,8 +65,7 @@ type fileJob struct {
 	path string
 	node *Node
 	fi   fs.FileInfo
-	wg   *sync.WaitGroup
-	err  error
+	dir  *dirState
 }
 
 // Backup stores the folder source as a new snapshot. Several backups may run
@@ -190,58 +193,106 @@ func (b *backup) run(ctx context.Context, source string, rootInfo fs.FileInfo,
 	if workers <= 0 {
 		workers = 2
 	}
-	b.jobs = make(chan *fileJob, 4*workers)
-	b.tw = newWorker(b)
+	b.jobs = make(chan *fileJob, 64*workers)
+	walker := newWorker(b)
 
 	outer, octx := errgroup.WithContext(ctx)
 	outer.Go(func() error { return b.up.run(octx) })
 
 	var root Node
-	var tree ID
 	outer.Go(func() error {
 		defer close(b.up.queue)
 		inner, gctx := errgroup.WithContext(octx)
 		ictx, cancel := context.WithCancelCause(gctx)
 		defer cancel(nil)
+		b.cancel = func(err error) {
+			b.failOnce.Do(func() { b.failed = err })
+			cancel(err)
+		}
 		for range workers {
 			w := newWorker(b)
-			inner.Go(func() error { return w.run(ictx, cancel) })
+			inner.Go(func() error { return w.run(ictx) })
 		}
 		inner.Go(func() error {
 			defer close(b.jobs)
 			var err error
-			if tree, err = b.saveDir(ictx, source, parent); err != nil {
-				return err
-			}
 			if root, err = nodeFromInfo(source, "", rootInfo); err != nil {
 				return err
 			}
-			return b.flushTrees(ictx)
+			d := &dirState{}
+			if err := b.walkDir(ictx, walker, source, parent, d); err != nil {
+				b.cancel(err)
+				return err
+			}
+			b.done(ictx, walker, d)
+			return nil
 		})
-		return inner.Wait()
+		if err := inner.Wait(); err != nil {
+			return err
+		}
+		if err := b.failure(); err != nil {
+			return err
+		}
+		return b.flushTrees(octx)
 	})
 
 	err := outer.Wait()
 	if ferr := b.up.flush(ctx); err == nil {
 		err = ferr
 	}
-	return root, tree, err
+	return root, b.rootTree, err
 }
 
-// saveDir stores the tree of one folder and returns its id.
-func (b *backup) saveDir(ctx context.Context, dir string, parent *Tree) (ID, error) {
+// failure returns the first error that stopped the backup.
+func (b *backup) failure() error {
+	b.failOnce.Do(func() {})
+	return b.failed
+}
+
+// dirState is a folder whose tree is stored once its files and subfolders
+// are done. pending counts those, plus one for the walker while it lists
+// the folder; whoever brings it to zero stores the tree and passes the id up.
+// The atomic counter orders every write to nodes before the tree is encoded.
+type dirState struct {
+	nodes   []Node
+	pending atomic.Int64
+	parent  *dirState
+	slot    *Node // the parent's node that gets the subtree id
+}
+
+// done marks one part of d finished and stores the trees that completes.
+func (b *backup) done(ctx context.Context, w *worker, d *dirState) {
+	for d != nil && d.pending.Add(-1) == 0 {
+		if ctx.Err() != nil {
+			return
+		}
+		id, err := b.saveTree(ctx, w, &Tree{Nodes: d.nodes})
+		if err != nil {
+			b.cancel(err)
+			return
+		}
+		if d.slot == nil {
+			b.rootTree = id
+		} else {
+			d.slot.Subtree = &id
+		}
+		d = d.parent
+	}
+}
+
+// walkDir lists one folder, queues its files for the workers and walks its
+// subfolders, without waiting for any file.
+func (b *backup) walkDir(ctx context.Context, w *worker, dir string, parent *Tree,
+	d *dirState) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return ID{}, err
+		return err
 	}
-	nodes := make([]Node, len(entries))
-	var wg sync.WaitGroup
-	var jobs []*fileJob
-
-	kept := 0
+	d.nodes = make([]Node, 0, len(entries))
+	d.pending.Store(1)
 	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return ID{}, err
+		if err := context.Cause(ctx); err != nil {
+			return err
 		}
 		path := filepath.Join(dir, e.Name())
 		fi, err := e.Info()
@@ -250,48 +301,46 @@ func (b *backup) saveDir(ctx context.Context, dir string, parent *Tree) (ID, err
 			continue
 		}
 		if err != nil {
-			return ID{}, err
+			return err
 		}
-		n := &nodes[kept]
-		if *n, err = nodeFromInfo(path, e.Name(), fi); err != nil {
-			return ID{}, err
+		n, err := nodeFromInfo(path, e.Name(), fi)
+		if err != nil {
+			return err
 		}
-		kept++
-
-		switch n.Type {
-		case NodeDir:
-			b.dirs.Add(1)
-			sub, err := b.saveDir(ctx, path, b.parentSubtree(ctx, parent, n.Name))
-			if err != nil {
-				return ID{}, err
-			}
-			n.Subtree = &sub
-		case NodeFile:
-			b.files.Add(1)
-			b.bytes.Add(n.Size)
-			if b.reuse(n, findNode(parent, n.Name)) {
-				b.progress(n.Size)
-				continue
-			}
-			j := &fileJob{path: path, node: n, fi: fi, wg: &wg}
-			wg.Add(1)
-			select {
-			case b.jobs <- j:
-				jobs = append(jobs, j)
-			case <-ctx.Done():
-				wg.Done()
-				return ID{}, ctx.Err()
-			}
+		d.nodes = append(d.nodes, n) // capacity is enough: never moves
+		if err := b.walkNode(ctx, w, path, fi, parent, d, &d.nodes[len(d.nodes)-1]); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	wg.Wait()
-	for _, j := range jobs {
-		if j.err != nil {
-			return ID{}, j.err
+func (b *backup) walkNode(ctx context.Context, w *worker, path string, fi fs.FileInfo,
+	parent *Tree, d *dirState, n *Node) error {
+	switch n.Type {
+	case NodeDir:
+		b.dirs.Add(1)
+		sub := &dirState{parent: d, slot: n}
+		d.pending.Add(1)
+		if err := b.walkDir(ctx, w, path, b.parentSubtree(ctx, parent, n.Name), sub); err != nil {
+			return err
+		}
+		b.done(ctx, w, sub)
+	case NodeFile:
+		b.files.Add(1)
+		b.bytes.Add(n.Size)
+		if b.reuse(n, findNode(parent, n.Name)) {
+			b.progress(n.Size)
+			return nil
+		}
+		d.pending.Add(1)
+		select {
+		case b.jobs <- &fileJob{path: path, node: n, fi: fi, dir: d}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
 	}
-	return b.saveTree(ctx, &Tree{Nodes: nodes[:kept]})
+	return nil
 }
 
 // reuse copies the content list of an unchanged file from the parent
@@ -348,33 +397,44 @@ func (b *backup) claim(id ID) bool {
 	return true
 }
 
-func (b *backup) saveTree(ctx context.Context, t *Tree) (ID, error) {
+// saveTree stores a tree blob unless it is known. Workers and the walker
+// all store trees, so the tree pack is shared under a lock.
+func (b *backup) saveTree(ctx context.Context, w *worker, t *Tree) (ID, error) {
 	data, err := encodeTree(t)
 	if err != nil {
 		return ID{}, err
 	}
-	id := b.tw.hash(data)
+	id := w.hash(data)
 	if !b.claim(id) {
 		return id, nil
 	}
 	b.treeBlobs.Add(1)
+	stored, comp := w.compress(data)
+
+	b.treeMu.Lock()
 	if b.trees == nil {
 		b.trees = newPacker(TreeBlob, b.up.buffer())
 	}
-	stored, comp := b.tw.compress(data)
 	b.trees.add(id, stored, len(data), comp)
+	var full *packer
 	if b.trees.size() >= b.r.cfg.PackSize {
-		return id, b.flushTrees(ctx)
+		full, b.trees = b.trees, nil
+	}
+	b.treeMu.Unlock()
+	if full != nil {
+		return id, b.up.send(ctx, full)
 	}
 	return id, nil
 }
 
 func (b *backup) flushTrees(ctx context.Context) error {
-	if b.trees == nil {
-		return nil
-	}
+	b.treeMu.Lock()
 	p := b.trees
 	b.trees = nil
+	b.treeMu.Unlock()
+	if p == nil {
+		return nil
+	}
 	return b.up.send(ctx, p)
 }
 

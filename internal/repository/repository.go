@@ -255,10 +255,21 @@ func (r *Repository) getSealed(ctx context.Context, key string, v any) error {
 	return nil
 }
 
-// put publishes an object once; objects are never overwritten.
+// put publishes an object once; objects are never overwritten. It writes
+// through a Writer rather than WriteAll, which would hash the data with MD5
+// twice: packs are named by their BLAKE3 hash and objects are authenticated,
+// so the MD5 adds no protection for its cost.
 func put(ctx context.Context, b *blob.Bucket, key string, data []byte) error {
 	opts := &blob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true}
-	if err := b.WriteAll(ctx, key, data, opts); err != nil {
+	w, err := b.NewWriter(ctx, key, opts)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	if _, err := w.Write(data); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	return nil

@@ -34,26 +34,23 @@ func newWorker(b *backup) *worker {
 
 // run reads files until the job queue closes, then sends its last pack.
 // After an error it cancels the backup but keeps taking jobs, so that the
-// walker, which waits for every job it queued, is never left waiting.
-func (w *worker) run(ctx context.Context, cancel context.CancelCauseFunc) error {
-	var first error
+// walker is never left blocked on a full queue.
+func (w *worker) run(ctx context.Context) error {
 	for j := range w.b.jobs {
-		if err := context.Cause(ctx); err != nil {
-			j.err = err
-		} else {
-			j.err = w.readFile(ctx, j)
+		if context.Cause(ctx) != nil {
+			continue
 		}
-		j.wg.Done()
-		if j.err != nil && first == nil {
-			first = j.err
-			cancel(first)
+		if err := w.readFile(ctx, j); err != nil {
+			w.b.cancel(err)
+			continue
 		}
+		w.b.done(ctx, w, j.dir)
 	}
-	if first != nil {
-		return first
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
-	if w.pack == nil || ctx.Err() != nil {
-		return ctx.Err()
+	if w.pack == nil {
+		return nil
 	}
 	return w.b.up.send(ctx, w.pack)
 }
