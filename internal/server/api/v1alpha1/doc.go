@@ -16,8 +16,9 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 // GroupVersion is the group and version of these resources.
@@ -25,8 +26,19 @@ var GroupVersion = schema.GroupVersion{Group: "cairn.dev", Version: "v1alpha1"}
 
 var (
 	// SchemeBuilder registers the types with a scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the types of this group and version to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&Backup{}, &BackupList{},
+		&Restore{}, &RestoreList{},
+		&Schedule{}, &ScheduleList{},
+		&BackupLocation{}, &BackupLocationList{},
+	)
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}
