@@ -120,8 +120,8 @@ func changeOnePercent(dir string, size int64) (int, error) {
 		if touched >= size/100 {
 			break
 		}
-		if sizes[i] > size/50 {
-			continue // one huge file would make the change far more than 1%
+		if sizes[i] > size/500 {
+			continue // spread the change over several files
 		}
 		for j := range patch {
 			patch[j] = byte(rng.Uint32())

@@ -412,14 +412,14 @@ func (b *backup) saveTree(ctx context.Context, w *worker, t *Tree) (ID, error) {
 	stored, comp := w.compress(data)
 
 	b.treeMu.Lock()
+	var full *packer
+	if b.trees != nil && !b.trees.fits(len(stored), b.r.cfg.PackSize) {
+		full, b.trees = b.trees, nil
+	}
 	if b.trees == nil {
 		b.trees = newPacker(TreeBlob, b.up.buffer())
 	}
 	b.trees.add(id, stored, len(data), comp)
-	var full *packer
-	if b.trees.size() >= b.r.cfg.PackSize {
-		full, b.trees = b.trees, nil
-	}
 	b.treeMu.Unlock()
 	if full != nil {
 		return id, b.up.send(ctx, full)

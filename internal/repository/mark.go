@@ -149,20 +149,21 @@ func (r *Repository) repackOne(ctx context.Context, p indexPack, home map[ID]ID,
 		if err != nil {
 			return 0, fmt.Errorf("pack %s: %w", p.ID.Short(), err)
 		}
-		pk := packers[b.Type]
-		if pk == nil {
-			pk = newPacker(b.Type, w.b.up.buffer())
-			packers[b.Type] = pk
-		}
 		stored, comp := w.compress(plain)
-		pk.add(b.ID, stored, len(plain), comp)
-		n++
-		if pk.size() >= r.cfg.PackSize {
+		pk := packers[b.Type]
+		if pk != nil && !pk.fits(len(stored), r.cfg.PackSize) {
 			delete(packers, b.Type)
 			if err := w.b.up.send(ctx, pk); err != nil {
 				return n, err
 			}
+			pk = nil
 		}
+		if pk == nil {
+			pk = newPacker(b.Type, w.b.up.buffer())
+			packers[b.Type] = pk
+		}
+		pk.add(b.ID, stored, len(plain), comp)
+		n++
 	}
 	return n, nil
 }

@@ -80,7 +80,11 @@ func (p *packer) add(id ID, stored []byte, rawLen int, compressed bool) {
 	})
 }
 
-func (p *packer) size() int { return len(p.buf) }
+// fits reports whether a blob of n stored bytes fits a pack of packSize; an
+// empty pack takes any blob.
+func (p *packer) fits(n, packSize int) bool {
+	return len(p.blobs) == 0 || len(p.buf)+n+sealOverhead <= packSize
+}
 
 // finish appends header, wrapped key and trailer and returns the pack's id
 // and bytes.

@@ -43,12 +43,13 @@ func newUploader(r *Repository, ix *Index, flushEvery int) *uploader {
 }
 
 // buffer returns a pack buffer; whole packs live in memory until stored,
-// since a pack is named by the hash of its bytes.
+// since a pack is named by the hash of its bytes. Blobs are added only while
+// they fit (see fits), and the extra 1/64 holds the header.
 func (u *uploader) buffer() []byte {
 	if b, ok := u.bufs.Get().(*[]byte); ok {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, u.r.cfg.PackSize+int(u.r.cfg.Chunker.MaxSize)+64<<10)
+	return make([]byte, 0, u.r.cfg.PackSize+u.r.cfg.PackSize/64+4096)
 }
 
 // send seals the pack and queues it; it blocks while uploads are behind.

@@ -134,17 +134,19 @@ func (w *worker) store(ctx context.Context, data []byte, n *Node) error {
 	w.b.newBytes.Add(int64(len(data)))
 	w.b.dataBlobs.Add(1)
 
+	stored, comp := w.compress(data)
+	if w.pack != nil && !w.pack.fits(len(stored), w.b.r.cfg.PackSize) {
+		p := w.pack
+		w.pack = nil
+		if err := w.b.up.send(ctx, p); err != nil {
+			return err
+		}
+	}
 	if w.pack == nil {
 		w.pack = newPacker(DataBlob, w.b.up.buffer())
 	}
-	stored, comp := w.compress(data)
 	w.pack.add(id, stored, len(data), comp)
-	if w.pack.size() < w.b.r.cfg.PackSize {
-		return nil
-	}
-	p := w.pack
-	w.pack = nil
-	return w.b.up.send(ctx, p)
+	return nil
 }
 
 func (w *worker) hash(data []byte) ID {
