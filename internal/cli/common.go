@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,21 +15,108 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cairn-backup/cairn/internal/cluster"
+	"github.com/cairn-backup/cairn/internal/config"
 	"github.com/cairn-backup/cairn/internal/location"
 )
 
 // locationFlag is the --location flag of every command that reads or writes
-// backups.
-type locationFlag struct{ url string }
+// backups. It takes a location name from the client configuration (see
+// cairn location add) or a URL; without it, the configured default
+// location, else location.DefaultURL.
+type locationFlag struct{ ref string }
 
 func (l *locationFlag) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&l.url, "location", "",
-		"where backups are kept: a folder, file:///path or a bucket URL "+
-			"(default: "+location.DefaultURL()+")")
+	cmd.Flags().StringVar(&l.ref, "location", "",
+		"where backups are kept: a location name (cairn location list), a folder, "+
+			"file:///path or a bucket URL (default: the default location, else "+
+			location.DefaultURL()+")")
 }
 
+// resolve looks the flag up in the client configuration.
+func (l *locationFlag) resolve() (config.Location, error) {
+	return resolveLocation(l.ref)
+}
+
+// open opens the location with its configured options: read-only and
+// credentials file.
 func (l *locationFlag) open(ctx context.Context) (*location.Location, error) {
-	return location.Open(ctx, l.url)
+	c, err := l.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return location.OpenWith(ctx, c.URL, location.Options{
+		ReadOnly:        c.ReadOnly,
+		CredentialsFile: c.CredentialsFile,
+	})
+}
+
+// resolveLocation turns a location name or URL, or "" for the default,
+// into a location with its options.
+func resolveLocation(ref string) (config.Location, error) {
+	c, _, err := loadConfig()
+	if err != nil {
+		return config.Location{}, err
+	}
+	loc, err := c.Resolve(ref)
+	if errors.Is(err, config.ErrNotFound) {
+		return config.Location{}, usageErrorf("--location: %v", err)
+	}
+	return loc, err
+}
+
+// loadConfig reads the client configuration file.
+func loadConfig() (*config.Config, string, error) {
+	path, err := config.Path()
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, path, nil
+}
+
+// locationKeys fills the key flags a command was not given from the keys of
+// its location in the client configuration. It runs before every command,
+// so a command that binds --location and key flags uses a location's keys
+// with no code of its own. Keys given as flags replace the location's keys
+// of the same kind: --recipient or --recipient-file replace its
+// recipients, --identity-file its identity files.
+func locationKeys(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("location")
+	if f == nil {
+		return nil
+	}
+	loc, err := resolveLocation(f.Value.String())
+	if err != nil {
+		return err
+	}
+	fs := cmd.Flags()
+	given := func(name string) bool {
+		fl := fs.Lookup(name)
+		return fl == nil || fl.Changed
+	}
+	fill := func(name string, values []string) error {
+		for _, v := range values {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("location %s: --%s: %w", loc.Name, name, err)
+			}
+		}
+		return nil
+	}
+	if !given("recipient") && !given("recipient-file") {
+		if err := fill("recipient", loc.Recipients); err != nil {
+			return err
+		}
+		if err := fill("recipient-file", loc.RecipientFiles); err != nil {
+			return err
+		}
+	}
+	if !given("identity-file") {
+		return fill("identity-file", loc.IdentityFiles)
+	}
+	return nil
 }
 
 // connect builds the cluster clients and checks that the cluster answers, so

@@ -37,7 +37,10 @@ another namespace or another cluster.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.setupLogging()
+			if err := g.setupLogging(); err != nil {
+				return err
+			}
+			return locationKeys(cmd)
 		},
 	}
 	g.cluster.AddFlags(root.PersistentFlags())
@@ -47,6 +50,7 @@ another namespace or another cluster.`,
 		newVersionCommand(g),
 		newBackupCommand(g),
 		newKeyCommand(g),
+		newLocationCommand(g),
 		newRepoCommand(g),
 	)
 	return root

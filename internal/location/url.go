@@ -136,3 +136,26 @@ func knownOptions(q url.Values, known []string) error {
 	}
 	return nil
 }
+
+// Validate checks a location URL without opening it, and returns the form
+// to keep in a configuration: a plain path becomes an absolute file:// URL,
+// bucket URLs keep their options.
+func Validate(raw string) (string, error) {
+	t, err := parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if t.scheme == "file" {
+		return t.display, nil
+	}
+	return raw, nil
+}
+
+// Display returns a location URL as messages show it: without its options.
+func Display(raw string) string {
+	t, err := parse(raw)
+	if err != nil {
+		return raw
+	}
+	return t.display
+}
