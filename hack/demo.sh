@@ -34,8 +34,12 @@ step "delete namespace shop"
 "$kubectl" delete namespace shop --wait=true --timeout=120s
 "$kubectl" get namespace shop 2>&1 || true
 
+step "what a restore would do (server-side dry run; nothing changes)"
+"$cairn" restore create shop-plan --from-backup shop-1 --location "$location" --dry-run
+
 step "restore it from the backup"
-"$cairn" restore create --from-backup shop-1 --location "$location"
+"$cairn" restore create shop-back --from-backup shop-1 --location "$location"
+"$cairn" restore list --location "$location"
 
 step "the app is back: Deployment, its ReplicaSet and Pod (remade by the controllers), the claim"
 show_app

@@ -49,6 +49,7 @@ another namespace or another cluster.`,
 	root.AddCommand(
 		newVersionCommand(g),
 		newBackupCommand(g),
+		newRestoreCommand(g),
 		newKeyCommand(g),
 		newLocationCommand(g),
 		newRepoCommand(g),

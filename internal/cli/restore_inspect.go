@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-backup/cairn/internal/restore"
+)
+
+// restoreReport is what restore create and describe print with -o.
+type restoreReport struct {
+	*restore.Record `json:",inline"`
+	Outcomes        []restore.Outcome `json:"outcomes,omitempty"`
+}
+
+type restoreRef struct {
+	location locationFlag
+	out      outputFlag
+	keys     keyFlags
+}
+
+func newRestoreListCommand(_ *globalOptions) *cobra.Command {
+	o := &restoreRef{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the restores recorded in a location",
+		Example: `  cairn restore list
+  cairn restore list --location s3://my-bucket/cairn -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			loc, err := o.location.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = loc.Close() }()
+			recs, listErr := restore.List(ctx, loc)
+			if err := o.printList(cmd.OutOrStdout(), recs); err != nil {
+				return err
+			}
+			return listErr
+		},
+	}
+	o.location.bind(cmd)
+	o.out.bind(cmd)
+	return cmd
+}
+
+func (o *restoreRef) printList(w io.Writer, recs []*restore.Record) error {
+	if o.out.structured() {
+		if recs == nil {
+			recs = []*restore.Record{}
+		}
+		return o.out.print(w, recs)
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(os.Stderr, "no restores")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tBACKUP\tSTATUS\tAGE\tCREATED\tUPDATED\tSKIPPED\tFAILED\tDRY RUN")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%t\n", r.Name, r.Backup, r.Phase,
+			age(r.StartTime), r.Counts.Created, r.Counts.Updated, r.Counts.Skipped,
+			r.Counts.Failed, r.Spec.DryRun)
+	}
+	return tw.Flush()
+}
+
+type restoreDescribeOptions struct {
+	restoreRef
+	details bool
+}
+
+func newRestoreDescribeCommand(_ *globalOptions) *cobra.Command {
+	o := &restoreDescribeOptions{}
+	cmd := &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show a restore: its spec, counts and problems",
+		Example: `  cairn restore describe shop-1-20261204101500
+  cairn restore describe shop-copy --details   # every object's outcome
+  cairn restore describe shop-copy -o json`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context(), cmd.OutOrStdout(), args[0])
+		},
+	}
+	o.location.bind(cmd)
+	o.out.bind(cmd)
+	o.keys.bindIdentities(cmd)
+	cmd.Flags().BoolVar(&o.details, "details", false, "list every object's outcome")
+	return cmd
+}
+
+func (o *restoreDescribeOptions) run(ctx context.Context, w io.Writer, name string) error {
+	loc, err := o.location.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = loc.Close() }()
+	rec, err := restore.Get(ctx, loc, name)
+	if err != nil {
+		return err
+	}
+	var outcomes []restore.Outcome
+	if o.details {
+		keys, err := o.keys.load()
+		if err != nil {
+			return err
+		}
+		if outcomes, err = restore.Outcomes(ctx, loc, rec, keys); err != nil {
+			return err
+		}
+	}
+	if o.out.structured() {
+		return o.out.print(w, restoreReport{Record: rec, Outcomes: outcomes})
+	}
+	fmt.Fprintf(w, "Name:        %s\n", rec.Name)
+	fmt.Fprintf(w, "Backup:      %s\n", rec.Backup)
+	fmt.Fprintf(w, "Phase:       %s\n", rec.Phase)
+	fmt.Fprintf(w, "Dry run:     %t\n", rec.Spec.DryRun)
+	fmt.Fprintf(w, "Cluster:     %s\n", rec.Cluster)
+	fmt.Fprintf(w, "Started:     %s\n", rec.StartTime.Format(time.RFC3339))
+	fmt.Fprintf(w, "Duration:    %s\n", rec.EndTime.Sub(rec.StartTime))
+	fmt.Fprintf(w, "Policy:      %s\n", rec.Spec.ExistingResourcePolicy)
+	if len(rec.Spec.NamespaceMappings) > 0 {
+		fmt.Fprintf(w, "Namespaces:  %s\n", mappings(rec.Spec.NamespaceMappings))
+	}
+	fmt.Fprintf(w, "Objects:     %s\n", countsLine(rec))
+	printProblems(w, rec.Warnings, "Warnings")
+	printProblems(w, rec.Errors, "Errors")
+	if o.details {
+		printOutcomes(w, rec, outcomes)
+	}
+	return nil
+}
+
+func mappings(m map[string]string) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, k+" -> "+v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsLine(rec *restore.Record) string {
+	c := rec.Counts
+	verb := []string{"created", "updated"}
+	if rec.Spec.DryRun {
+		verb = []string{"to create", "to update"}
+	}
+	return fmt.Sprintf("%d %s, %d %s, %d skipped, %d failed (of %d)",
+		c.Created, verb[0], c.Updated, verb[1], c.Skipped, c.Failed, c.Total)
+}
+
+// printOutcomes prints one line per object: what was, or would be, done.
+func printOutcomes(w io.Writer, rec *restore.Record, outcomes []restore.Outcome) {
+	if len(outcomes) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tOBJECT\tDETAIL")
+	for _, o := range outcomes {
+		detail := o.Reason
+		if len(o.Fields) > 0 {
+			detail = strings.TrimPrefix(detail+"; fields: "+strings.Join(o.Fields, ", "), "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", actionWord(o.Action, rec.Spec.DryRun), o.Object, detail)
+	}
+	_ = tw.Flush()
+}
+
+func actionWord(a restore.Action, dryRun bool) string {
+	if dryRun {
+		if a == restore.ActionFail {
+			return "error"
+		}
+		return string(a)
+	}
+	switch a {
+	case restore.ActionCreate:
+		return "created"
+	case restore.ActionUpdate:
+		return "updated"
+	case restore.ActionSkip:
+		return "skipped"
+	}
+	return "failed"
+}
+
+func newRestoreLogsCommand(_ *globalOptions) *cobra.Command {
+	o := &restoreRef{}
+	cmd := &cobra.Command{
+		Use:   "logs NAME",
+		Short: "Print the log of a restore",
+		Example: `  cairn restore logs shop-copy
+  cairn restore logs shop-copy | jq 'select(.level == "ERROR")'`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			loc, err := o.location.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = loc.Close() }()
+			rec, err := restore.Get(ctx, loc, args[0])
+			if err != nil {
+				return err
+			}
+			keys, err := o.keys.load()
+			if err != nil {
+				return err
+			}
+			rc, err := restore.Open(ctx, loc, rec, rec.LogKey, keys)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = rc.Close() }()
+			_, err = io.Copy(cmd.OutOrStdout(), rc)
+			return err
+		},
+	}
+	o.location.bind(cmd)
+	o.keys.bindIdentities(cmd)
+	return cmd
+}

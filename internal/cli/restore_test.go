@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cairn-backup/cairn/test/controlplane"
+)
+
+func TestRestoreCommands(t *testing.T) {
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	cp.Apply(t, controlplane.ExampleApp(t), ns)
+	loc := t.TempDir()
+	if out, code := cairn(t, "backup", "create", "app-1", "--include-namespaces", ns,
+		"--location", loc); code != 0 {
+		t.Fatalf("backup: exit %d: %s", code, out)
+	}
+	cs := cp.Clientset(t)
+	ctx := context.Background()
+	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s not deleted", ns)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	out, code := cairn(t, "restore", "create", "plan", "--from-backup", "app-1",
+		"--location", loc, "--dry-run")
+	if code != 0 || !strings.Contains(out, "Restore plan Completed") ||
+		!strings.Contains(out, "create  deployments.apps/v1") {
+		t.Fatalf("dry run: exit %d: %s", code, out)
+	}
+	_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("the dry run created namespace %s: %v", ns, err)
+	}
+
+	out, code = cairn(t, "restore", "create", "back", "--from-backup", "app-1",
+		"--location", loc, "-o", "json")
+	var rec struct {
+		Phase  string `json:"phase"`
+		Counts struct {
+			Created int `json:"created"`
+		} `json:"counts"`
+		Outcomes []struct {
+			Action string `json:"action"`
+		} `json:"outcomes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil || code != 0 {
+		t.Fatalf("restore -o json: exit %d, %v: %s", code, err, out)
+	}
+	if rec.Phase != "Completed" || rec.Counts.Created < 3 || len(rec.Outcomes) == 0 {
+		t.Fatalf("restore record %+v", rec)
+	}
+	_, err = cs.AppsV1().Deployments(ns).Get(ctx, "my-deployment", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the Deployment is not back: %v", err)
+	}
+
+	out, code = cairn(t, "restore", "list", "--location", loc)
+	if code != 0 || !strings.Contains(out, "back") || !strings.Contains(out, "plan") {
+		t.Fatalf("list: exit %d: %s", code, out)
+	}
+	out, code = cairn(t, "restore", "describe", "back", "--details", "--location", loc)
+	if code != 0 || !strings.Contains(out, "Phase:       Completed") ||
+		!strings.Contains(out, "created  persistentvolumeclaims/v1") {
+		t.Fatalf("describe: exit %d: %s", code, out)
+	}
+	out, code = cairn(t, "restore", "logs", "back", "--location", loc)
+	if code != 0 || !strings.Contains(out, `"msg":"restore finished"`) {
+		t.Fatalf("logs: exit %d: %s", code, out)
+	}
+}
+
+// TestRestoreBadInput checks that bad input exits 2 with a message.
+func TestRestoreBadInput(t *testing.T) {
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	loc := t.TempDir()
+	if out, code := cairn(t, "backup", "create", "b1", "--include-namespaces", ns,
+		"--location", loc); code != 0 {
+		t.Fatalf("backup: exit %d: %s", code, out)
+	}
+	if out, code := cairn(t, "restore", "create", "taken", "--from-backup", "b1",
+		"--location", loc); code != 0 {
+		t.Fatalf("restore: exit %d: %s", code, out)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"x"}, "--from-backup is required"},
+		{[]string{"--from-backup", "missing"}, "backup not found"},
+		{[]string{"taken", "--from-backup", "b1"}, "restore already exists"},
+		{[]string{"--from-backup", "b1", "--namespace-mappings", "a"}, "want src:dst"},
+		{[]string{"--from-backup", "b1", "--namespace-mappings", "a:b,a:c"}, "mapped twice"},
+		{[]string{"--from-backup", "b1", "--existing-resource-policy", "replace"},
+			"must be none or update"},
+		{[]string{"--from-backup", "b1", "--include-resources", "gizmos"},
+			`unknown resource type "gizmos"`},
+		{[]string{"--from-backup", "b1", "-o", "xml"}, "must be json or yaml"},
+		{[]string{"a", "b", "--from-backup", "b1"}, "takes at most NAME"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"restore", "create"}, tt.args...)
+		out, code := cairn(t, append(args, "--location", loc)...)
+		if code != 2 || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d, output %q; want exit 2 and %q", tt.args, code, out, tt.want)
+		}
+	}
+}

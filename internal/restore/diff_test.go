@@ -1,0 +1,89 @@
+package restore
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/cairn-backup/cairn/internal/archive"
+)
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDiff(t *testing.T) {
+	tests := []struct {
+		name, want, live string
+		patch            string // JSON; "" for none
+		fields           []string
+	}{
+		{"same", `{"data":{"a":"1"}}`, `{"data":{"a":"1"}}`, "", nil},
+		{"defaulted fields of live are no difference",
+			`{"spec":{"x":1}}`, `{"spec":{"x":1,"y":2}}`, "", nil},
+		{"changed value", `{"data":{"a":"1","b":"2"}}`, `{"data":{"a":"9","b":"2"}}`,
+			`{"data":{"a":"1"}}`, []string{"data.a"}},
+		{"missing key", `{"metadata":{"labels":{"t":"a"}}}`, `{"metadata":{}}`,
+			`{"metadata":{"labels":{"t":"a"}}}`, []string{"metadata.labels"}},
+		{"lists compare whole", `{"spec":{"l":[1,2]}}`, `{"spec":{"l":[1,3]}}`,
+			`{"spec":{"l":[1,2]}}`, []string{"spec.l"}},
+		{"server-owned fields ignored",
+			`{"metadata":{"managedFields":[1],"ownerReferences":[2]},"status":{"a":1}}`,
+			`{"metadata":{"managedFields":[3]},"status":{"a":2}}`, "", nil},
+		{"empty values absent on the server", `{"spec":{"a":"","b":{},"c":[]}}`, `{"spec":{}}`,
+			"", nil},
+		{"numbers as int or float", `{"spec":{"n":3}}`, `{"spec":{"n":3.0}}`, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			patch, fields := diff(decode(t, tc.want), decode(t, tc.live), "")
+			if !reflect.DeepEqual(fields, tc.fields) {
+				t.Errorf("fields %v, want %v", fields, tc.fields)
+			}
+			if tc.patch == "" {
+				if patch != nil {
+					t.Errorf("patch %v, want none", patch)
+				}
+				return
+			}
+			if !reflect.DeepEqual(patch, any(decode(t, tc.patch))) {
+				t.Errorf("patch %v, want %s", patch, tc.patch)
+			}
+		})
+	}
+}
+
+func TestTiers(t *testing.T) {
+	tests := []struct {
+		group, resource, ns string
+		want                int
+	}{
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", tierCRDs},
+		{"", "namespaces", "", tierNamespaces},
+		{"storage.k8s.io", "storageclasses", "", tierClusterPrereqs},
+		{"", "persistentvolumes", "", tierPVs},
+		{"", "persistentvolumeclaims", "a", tierPVCs},
+		{"", "limitranges", "a", tierConfig},
+		{"", "services", "a", tierNetwork},
+		{"apps", "deployments", "a", tierWorkloads},
+		{"example.test", "widgets", "a", tierRest},
+		{"example.test", "clusterwidgets", "", tierClusterPrereqs},
+		{"admissionregistration.k8s.io", "validatingwebhookconfigurations", "", tierLate},
+	}
+	for _, tc := range tests {
+		ref := refOf(tc.group, tc.resource, tc.ns)
+		if got := tierFor(ref); got != tc.want {
+			t.Errorf("%s.%s: tier %d, want %d", tc.resource, tc.group, got, tc.want)
+		}
+	}
+}
+
+func refOf(group, resource, ns string) archive.ObjectRef {
+	return archive.ObjectRef{Group: group, Version: "v1", Resource: resource, Namespace: ns,
+		Name: "x"}
+}
