@@ -162,7 +162,7 @@ func TestCase_BC38(t *testing.T) {
 
 // createConfigMaps creates n ConfigMaps with a value of size bytes, with
 // several clients at once.
-func createConfigMaps(t *testing.T, e *env, ns string, n, size int) {
+func createConfigMaps(t testing.TB, e *env, ns string, n, size int) {
 	t.Helper()
 	value := strings.Repeat("x", size)
 	errs := make(chan error, 16)

@@ -34,7 +34,7 @@ type env struct {
 	n   int
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	cp := controlplane.Shared(t)
 	c, err := cluster.New(cp.RESTConfig())
@@ -57,7 +57,7 @@ func (e *env) apply(t *testing.T, yaml string) {
 }
 
 // backup backs up the test namespace, or what spec selects.
-func (e *env) backup(t *testing.T, spec archive.Spec) *archive.Manifest {
+func (e *env) backup(t testing.TB, spec archive.Spec) *archive.Manifest {
 	t.Helper()
 	if spec.IncludeNamespaces == nil {
 		spec.IncludeNamespaces = []string{e.ns}
@@ -130,7 +130,7 @@ func (e *env) deleteNamespace(t *testing.T, ns string) {
 }
 
 // cleanupNamespace deletes a namespace a restore made when the test ends.
-func (e *env) cleanupNamespace(t *testing.T, ns string) {
+func (e *env) cleanupNamespace(t testing.TB, ns string) {
 	t.Cleanup(func() {
 		_ = e.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 	})
