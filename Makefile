@@ -12,7 +12,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/cairn-backup/cairn/internal/version.Version=$(VERSION) \
              -X github.com/cairn-backup/cairn/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test lint tools k8sbin s3bin demo cluster-up cluster-down clean
+.PHONY: all build test lint tools k8sbin s3bin demo bench cluster-up cluster-down clean
 
 all: build
 
@@ -52,6 +52,13 @@ lint: tools
 
 test: k8sbin s3bin lint
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+# bench prints the scale table of docs/performance.md: cairn backup and
+# restore beside the API server's raw list and create ceilings, on a local
+# control plane, at 10k and 100k objects (OBJECTS=10000 for a quick run).
+OBJECTS ?= 10000,100000
+bench: k8sbin
+	$(GO) run ./bench/scale -objects $(OBJECTS) -workers 16
 
 demo: build k8sbin
 	$(GO) run ./test/controlplane/cmd/cairn-cluster run -- bash hack/demo.sh

@@ -22,6 +22,9 @@ const FieldManager = "cairn"
 // a namespace's default ServiceAccount.
 const defaultServiceAccountWait = 10 * time.Second
 
+// servedWait bounds the wait for discovery to list a restored CRD's type.
+const servedWait = 10 * time.Second
+
 // restore writes the tiers in order.
 func (r *run) restore(ctx context.Context) {
 	for tier := range tierCount {
@@ -145,10 +148,16 @@ func (r *run) restoreOne(ctx context.Context, e entry) Outcome {
 
 	var note string
 	if err := r.types.check(e.Ref); err != nil {
-		if !r.req.Spec.DryRun || !r.crdRestored(e.Ref) {
+		switch {
+		case !r.crdRestored(e.Ref):
 			return fail("%v", err)
+		case r.req.Spec.DryRun:
+			note = "its CRD would be created first; not checked by the server"
+		default:
+			if err := r.types.waitServed(ctx, e.Ref, servedWait); err != nil {
+				return fail("%v", err)
+			}
 		}
-		note = "its CRD would be created first; not checked by the server"
 	}
 	if target.Namespace != "" {
 		absent, err := r.ns.ready(ctx, target.Namespace)

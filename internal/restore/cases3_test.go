@@ -305,3 +305,33 @@ func TestDamagedBackupRefused(t *testing.T) {
 		t.Error("the refused restore touched the cluster")
 	}
 }
+
+func TestCancelledRestore(t *testing.T) {
+	e := newEnv(t)
+	createConfigMaps(t, e, e.ns, 1000, 64)
+	m := e.backup(t, archive.Spec{})
+	e.deleteNamespace(t, e.ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := e.request(m, Spec{})
+	req.Workers = 2
+	req.Progress = &Progress{}
+	go func() {
+		for req.Progress.Done.Load() < 50 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	rec, err := Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requirePhase(t, rec, PhaseFailed)
+	stored, err := Get(context.Background(), e.loc, rec.Name)
+	if err != nil {
+		t.Fatalf("the record of a cancelled restore was not stored: %v", err)
+	}
+	if stored.Phase != PhaseFailed || stored.Counts.Created >= 1000 {
+		t.Errorf("stored record: phase %s, counts %+v", stored.Phase, stored.Counts)
+	}
+}

@@ -200,7 +200,12 @@ var fixes = map[string]func(*run, *unstructured.Unstructured){
 }
 
 func fixNamespace(r *run, obj *unstructured.Unstructured) {
-	obj.SetName(r.mapNamespace(obj.GetName()))
+	name := r.mapNamespace(obj.GetName())
+	obj.SetName(name)
+	if labels := obj.GetLabels(); labels != nil {
+		labels["kubernetes.io/metadata.name"] = name
+		obj.SetLabels(labels)
+	}
 }
 
 // fixService keeps a headless Service headless and lets the server pick

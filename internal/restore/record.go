@@ -209,6 +209,12 @@ func (r *run) finish(ctx context.Context) (*Record, error) {
 	if rec.Counts.Total > 0 && rec.Counts.Failed == rec.Counts.Total {
 		rec.Phase = PhaseFailed
 	}
+	if err := ctx.Err(); err != nil {
+		rec.Phase = PhaseFailed
+		rec.Errors = append(rec.Errors, archive.Problem{Action: "restore",
+			Reason: fmt.Sprintf("stopped: %v; %d of %d objects were not attempted", err,
+				r.req.Progress.Total.Load()-int64(rec.Counts.Total), r.req.Progress.Total.Load())})
+	}
 	rec.Warnings = capProblems(rec.Warnings)
 	rec.Errors = capProblems(rec.Errors)
 	rec.OutcomesKey = outcomesKey(rec.Name, rec.UID)

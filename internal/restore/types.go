@@ -31,6 +31,10 @@ type typeMap struct {
 	versions map[schema.GroupResource][]string
 	// kinds maps group/kind to a served resource, for owner references.
 	kinds map[schema.GroupKind]schema.GroupVersionResource
+
+	// refreshMu serialises refreshes; refreshed is the time of the last.
+	refreshMu sync.Mutex
+	refreshed time.Time
 }
 
 func newTypeMap(ctx context.Context, c *cluster.Cluster) (*typeMap, error) {
@@ -69,7 +73,31 @@ func (t *typeMap) refresh(context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.served, t.versions, t.kinds = served, versions, kinds
+	t.refreshed = time.Now()
 	return nil
+}
+
+// waitServed waits, up to limit, until discovery lists the type of a
+// CRD this restore created: the API server may publish a new type a
+// moment after its CRD is Established.
+func (t *typeMap) waitServed(ctx context.Context, ref archive.ObjectRef, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := t.check(ref)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		t.refreshMu.Lock()
+		if time.Since(t.refreshed) > 500*time.Millisecond {
+			_ = t.refresh(ctx)
+		}
+		t.refreshMu.Unlock()
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // check returns nil when the target serves the object's group, version and
