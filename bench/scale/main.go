@@ -103,7 +103,7 @@ func run(ctx context.Context, cfg config) error {
 	have := 0
 	for _, n := range cfg.counts {
 		start := time.Now()
-		if _, err := create(ctx, fill, "scale", have, n, cfg.namespaces, 32); err != nil {
+		if _, err := create(ctx, fill, "scale", have, n, cfg.namespaces, 32, false); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "populated %d objects in %s\n", n, time.Since(start).Round(time.Second))
@@ -169,7 +169,7 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := settle(ctx, dyn); err != nil {
 		return err
 	}
-	createTime, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers)
+	createTime, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
 	if err != nil {
 		return fmt.Errorf("raw create: %w", err)
 	}
@@ -187,7 +187,7 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := settle(ctx, dyn); err != nil {
 		return err
 	}
-	again, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers)
+	again, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
 	if err != nil {
 		return fmt.Errorf("raw create: %w", err)
 	}
