@@ -33,7 +33,7 @@ type env struct {
 	loc *location.Location
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	cp := controlplane.Shared(t)
 	c, err := cluster.New(cp.RESTConfig())
@@ -134,7 +134,7 @@ func (e *env) apply(t *testing.T, yaml string) {
 
 // createConfigMaps creates n ConfigMaps with a value of size bytes, with
 // several clients at once.
-func createConfigMaps(t *testing.T, e *env, ns string, n, size int) {
+func createConfigMaps(t testing.TB, e *env, ns string, n, size int) {
 	t.Helper()
 	cs := e.cp.Clientset(t)
 	value := strings.Repeat("x", size)
