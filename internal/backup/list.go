@@ -51,33 +51,22 @@ type lister struct {
 // A compacted rv fails with an error apierrors.IsResourceExpired accepts.
 // Items whose key sorts at or before after are skipped: a re-read after
 // compaction resumes where the first read stopped, since lists come in key
-// order.
+// order. The next page is read while fn handles this one.
 func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 	fn func(item) error) (string, error) {
-	path := l.path(namespace)
-	var cont, readRV string
-	for {
-		req := l.c.Discovery.RESTClient().Get().AbsPath(path).
-			SetHeader("Accept", "application/json").
-			Param("limit", strconv.FormatInt(l.pageSize, 10))
-		switch {
-		case cont != "":
-			req = req.Param("continue", cont)
-		case rv != "":
-			req = req.Param("resourceVersion", rv).Param("resourceVersionMatch", "Exact")
-		}
-		body, err := req.Do(ctx).Raw()
-		if err != nil {
-			return "", err
-		}
-		var page listPage
-		if err := json.Unmarshal(body, &page); err != nil {
-			return "", fmt.Errorf("decode list of %s: %w", l.res, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan fetched, 1)
+	go l.fetch(ctx, namespace, rv, pages)
+	var readRV string
+	for f := range pages {
+		if f.err != nil {
+			return "", f.err
 		}
 		if readRV == "" {
-			readRV = page.Metadata.ResourceVersion
+			readRV = f.page.Metadata.ResourceVersion
 		}
-		for _, raw := range page.Items {
+		for _, raw := range f.page.Items {
 			it, err := l.item(raw)
 			if err != nil {
 				return "", err
@@ -89,10 +78,51 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 				return "", err
 			}
 		}
-		if page.Metadata.Continue == "" {
-			return readRV, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return readRV, nil
+}
+
+// fetched is one page read, or the error that ended the list.
+type fetched struct {
+	page listPage
+	err  error
+}
+
+// fetch reads the pages of a list into out, in order, and closes it after
+// the last page, an error, or when ctx ends.
+func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fetched) {
+	defer close(out)
+	path := l.path(namespace)
+	cont := ""
+	for {
+		req := l.c.Discovery.RESTClient().Get().AbsPath(path).
+			SetHeader("Accept", "application/json").
+			Param("limit", strconv.FormatInt(l.pageSize, 10))
+		switch {
+		case cont != "":
+			req = req.Param("continue", cont)
+		case rv != "":
+			req = req.Param("resourceVersion", rv).Param("resourceVersionMatch", "Exact")
 		}
-		cont = page.Metadata.Continue
+		var f fetched
+		body, err := req.Do(ctx).Raw()
+		if err != nil {
+			f.err = err
+		} else if err := json.Unmarshal(body, &f.page); err != nil {
+			f.err = fmt.Errorf("decode list of %s: %w", l.res, err)
+		}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
+		}
+		if f.err != nil || f.page.Metadata.Continue == "" {
+			return
+		}
+		cont = f.page.Metadata.Continue
 	}
 }
 
