@@ -137,11 +137,20 @@ func installCRD(ctx context.Context, dyn dynamic.Interface, cl *cluster.Cluster)
 // measure prints the rows for one population size.
 func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, work string,
 	dyn dynamic.Interface, cl *cluster.Cluster) error {
-	listTime, err := rawList(ctx, cl.Discovery.RESTClient(), cfg.workers)
+	latest, err := rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, "")
 	if err != nil {
 		return fmt.Errorf("raw list: %w", err)
 	}
-	t.row(n, "raw LIST (ceiling)", listTime, 0, 0, 0)
+	t.row(n, "raw LIST, latest", latest, 0, 0, 0)
+	rv, err := currentRevision(ctx, cl)
+	if err != nil {
+		return err
+	}
+	listTime, err := rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, rv)
+	if err != nil {
+		return fmt.Errorf("raw list at %s: %w", rv, err)
+	}
+	t.row(n, "raw LIST, one rev (ceiling)", listTime, 0, 0, 0)
 
 	loc := filepath.Join(work, "backups")
 	name := fmt.Sprintf("scale-%d", n)
@@ -193,4 +202,23 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	}
 	t.row(n, "raw CREATE (again)", again, 0, 0, 0)
 	return nil
+}
+
+// currentRevision returns the latest resourceVersion, read as cairn reads
+// its snapshot revision: from a list of one namespace.
+func currentRevision(ctx context.Context, cl *cluster.Cluster) (string, error) {
+	body, err := cl.Discovery.RESTClient().Get().AbsPath("/api/v1/namespaces").
+		Param("limit", "1").SetHeader("Accept", "application/json").Do(ctx).Raw()
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return "", err
+	}
+	return list.Metadata.ResourceVersion, nil
 }

@@ -131,8 +131,9 @@ func create(ctx context.Context, dyn dynamic.Interface, prefix string, from, to,
 // rawList lists the population's types across all namespaces, paginated
 // with the page size cairn uses, with workers types at once, reading the
 // bytes without decoding the objects: the list ceiling backup is compared
-// with.
-func rawList(ctx context.Context, rc rest.Interface, workers int) (time.Duration, error) {
+// with. A non-empty rv reads every type at that revision, as cairn does.
+func rawList(ctx context.Context, rc rest.Interface, workers int, rv string) (time.Duration,
+	error) {
 	start := time.Now()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
@@ -146,8 +147,11 @@ func rawList(ctx context.Context, rc rest.Interface, workers int) (time.Duration
 			for {
 				req := rc.Get().AbsPath(path).SetHeader("Accept", "application/json").
 					Param("limit", "500")
-				if cont != "" {
+				switch {
+				case cont != "":
 					req = req.Param("continue", cont)
+				case rv != "":
+					req = req.Param("resourceVersion", rv).Param("resourceVersionMatch", "Exact")
 				}
 				body, err := req.Do(ctx).Raw()
 				if err != nil {

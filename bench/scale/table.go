@@ -11,7 +11,7 @@ import (
 type table struct{}
 
 func (table) header() {
-	fmt.Printf("%-9s %-24s %-9s %-10s %-10s %-10s %s\n",
+	fmt.Printf("%-9s %-28s %-9s %-10s %-10s %-10s %s\n",
 		"objects", "run", "seconds", "objects/s", "peak RSS", "archive", "vs ceiling")
 }
 
@@ -26,6 +26,6 @@ func (table) row(n int, what string, d time.Duration, rss, size int64, ratio flo
 	if ratio > 0 {
 		r = fmt.Sprintf("%.2fx", ratio)
 	}
-	fmt.Printf("%-9d %-24s %-9.2f %-10.0f %-10s %-10s %s\n",
+	fmt.Printf("%-9d %-28s %-9.2f %-10.0f %-10s %-10s %s\n",
 		n, what, d.Seconds(), float64(n)/d.Seconds(), cell(rss), cell(size), r)
 }
