@@ -1,0 +1,139 @@
+package restore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cairn-backup/cairn/internal/archive"
+)
+
+// The restore halves of cases whose backup halves are tested in
+// internal/backup.
+
+func TestCase_BC07(t *testing.T) {
+	e := newEnv(t)
+	crd := func(plural, kind string) string {
+		return strings.NewReplacer("PLURAL", plural, "KIND", kind).Replace(`
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: PLURAL.NS.example.test, labels: {app.example.test/part-of: demo}}
+spec:
+  group: NS.example.test
+  scope: Namespaced
+  names: {plural: PLURAL, kind: KIND}
+  versions:
+  - {name: v1, served: true, storage: true,
+     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`)
+	}
+	names := []string{"gadgets." + e.ns + ".example.test", "gizmos." + e.ns + ".example.test"}
+	for _, n := range names {
+		e.cleanupCluster(t, crds, n)
+	}
+	e.apply(t, crd("gadgets", "Gadget")+"---\n"+crd("gizmos", "Gizmo"))
+	gadgets := gvr(e.ns+".example.test", "v1", "gadgets")
+	waitFor(t, "gadgets served", time.Minute, func() bool {
+		_, err := e.c.Dynamic.Resource(gadgets).Namespace(e.ns).List(context.Background(),
+			metav1.ListOptions{})
+		return err == nil
+	})
+	e.apply(t, "apiVersion: NS.example.test/v1\nkind: Gadget\n"+
+		"metadata: {name: g1, labels: {app.example.test/part-of: demo}}\n")
+	m := e.backup(t, archive.Spec{Selector: "app.example.test/part-of=demo",
+		IncludeNamespaces: []string{"*"}})
+	e.deleteNamespace(t, e.ns)
+	for _, n := range names {
+		if err := e.c.Dynamic.Resource(crds).Delete(context.Background(), n,
+			metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "CRDs deleted", time.Minute, func() bool {
+		return !e.exists(crds, "", names[0]) && !e.exists(crds, "", names[1])
+	})
+
+	rec, _ := e.restore(t, m, Spec{})
+	requirePhase(t, rec, PhaseCompleted)
+	for _, n := range names {
+		if !e.exists(crds, "", n) {
+			t.Errorf("CRD %s was not restored", n)
+		}
+	}
+	if !e.exists(gadgets, e.ns, "g1") {
+		t.Error("g1 was not restored")
+	}
+}
+
+func TestCase_BC29(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	vap := gvr("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies")
+	binding := gvr("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings")
+	e.cleanupCluster(t, vap, e.ns+"-needs-team")
+	e.cleanupCluster(t, binding, e.ns+"-needs-team")
+	e.apply(t, `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: NS-needs-team}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [namespaces]}
+  matchConditions: [{name: this-test, expression: "object.metadata.name == 'NS'"}]
+  validations:
+  - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: NS-needs-team}
+spec: {policyName: NS-needs-team, validationActions: [Deny]}
+`)
+	if _, err := e.cs.CoreV1().Namespaces().Patch(ctx, e.ns, types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"team":"a"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, labels: {backup: \"yes\"}}\n")
+	m := e.backup(t, archive.Spec{Selector: "backup=yes", IncludeNamespaces: []string{"*"}})
+	e.deleteNamespace(t, e.ns)
+
+	// The policy is in force: a bare namespace of that name is refused.
+	waitFor(t, "the policy in force", time.Minute, func() bool {
+		_, err := e.cs.CoreV1().Namespaces().Create(ctx, namespaceNamed(e.ns),
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil && strings.Contains(err.Error(), "ValidatingAdmissionPolicy")
+	})
+	rec, _ := e.restore(t, m, Spec{})
+	requirePhase(t, rec, PhaseCompleted)
+	ns := e.get(t, namespacesR, "", e.ns)
+	if ns.GetLabels()["team"] != "a" {
+		t.Errorf("namespace labels %v, want team: a", ns.GetLabels())
+	}
+	if !e.exists(configMaps, e.ns, "c1") {
+		t.Error("c1 was not restored")
+	}
+}
+
+func TestCase_BC30(t *testing.T) {
+	e := newEnv(t)
+	infra := e.cp.Namespace(t)
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1}\n")
+	m := e.backup(t, archive.Spec{IncludeNamespaces: []string{e.ns, infra},
+		ExcludeNamespaces: []string{infra}, IncludeResources: []string{"namespaces", "configmaps"},
+		IncludeClusterResources: archive.ClusterResourcesTrue})
+	e.deleteNamespace(t, e.ns)
+	e.deleteNamespace(t, infra)
+	rec, _ := e.restore(t, m, Spec{})
+	requirePhase(t, rec, PhaseCompleted)
+	if !e.exists(configMaps, e.ns, "c1") {
+		t.Error("c1 was not restored")
+	}
+	if e.exists(namespacesR, "", infra) {
+		t.Errorf("the excluded namespace %s was created", infra)
+	}
+}
