@@ -80,7 +80,8 @@ func (t *typeMap) refresh(context.Context) error {
 // waitServed waits, up to limit, until discovery lists the type of a
 // CRD this restore created: the API server may publish a new type a
 // moment after its CRD is Established.
-func (t *typeMap) waitServed(ctx context.Context, ref archive.ObjectRef, limit time.Duration) error {
+func (t *typeMap) waitServed(ctx context.Context, ref archive.ObjectRef,
+	limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		err := t.check(ref)
