@@ -43,9 +43,14 @@ func (r *backupReconciler) execute(ctx context.Context, b *v1alpha1.Backup,
 	loc *location.Location, keys crypt.Keys) finisher {
 	defer func() { _ = loc.Close() }()
 	if t := b.Spec.Timeout; t != nil && t.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, t.Duration, errTimedOut)
-		defer cancel()
+		// A timer, not a context deadline: clients that see a deadline
+		// give up early ("would exceed context deadline") with an error
+		// that hides why, and the run would not read as timed out.
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		timer := time.AfterFunc(t.Duration, func() { cancel(errTimedOut) })
+		defer timer.Stop()
+		defer cancel(nil)
 	}
 	r.metrics.inProgress.WithLabelValues("backup").Inc()
 	defer r.metrics.inProgress.WithLabelValues("backup").Dec()

@@ -229,4 +229,3 @@ func (e *env) poke(t *testing.T, obj client.Object) {
 		t.Fatal(err)
 	}
 }
-
