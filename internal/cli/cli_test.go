@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +12,30 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cairn-backup/cairn/internal/config"
 	"github.com/cairn-backup/cairn/test/controlplane"
 )
 
-func TestMain(m *testing.M) { os.Exit(controlplane.RunTests(m)) }
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests points the client configuration at a file in a new temporary
+// folder, so that a developer's own configuration (named locations, a
+// default location, keys) cannot change what the tests see, and runs the
+// tests against the shared control plane. Tests that need a configuration
+// of their own set $CAIRN_CONFIG again with t.Setenv.
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "cairn-cli-test-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cli tests: %v\n", err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if err := os.Setenv(config.PathEnv, filepath.Join(dir, "config.yaml")); err != nil {
+		fmt.Fprintf(os.Stderr, "cli tests: %v\n", err)
+		return 1
+	}
+	return controlplane.RunTests(m)
+}
 
 // cairn runs the command tree in process against the shared control plane
 // and returns its output and exit code.
