@@ -231,16 +231,15 @@ func (o *restoreCreateOptions) run(ctx context.Context, w io.Writer, name string
 		}
 		return err
 	}
-	var outcomes []restore.Outcome
-	if o.showAll || o.spec.DryRun || o.out.structured() {
-		if outcomes, err = restore.Outcomes(ctx, loc, rec, keys); err != nil {
+	src := outcomeSource{loc: loc, rec: rec, keys: keys}
+	if o.out.structured() {
+		return src.print(ctx, w, o.out, true)
+	}
+	if o.showAll || o.spec.DryRun {
+		if err := src.table(ctx, w); err != nil {
 			return err
 		}
 	}
-	if o.out.structured() {
-		return o.out.print(w, restoreReport{Record: rec, Outcomes: outcomes})
-	}
-	printOutcomes(w, rec, outcomes)
 	fmt.Fprintf(w, "Restore %s %s: %s\n", rec.Name, rec.Phase, countsLine(rec))
 	printProblems(w, rec.Warnings, "Warnings")
 	printProblems(w, rec.Errors, "Errors")

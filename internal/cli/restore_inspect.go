@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-backup/cairn/internal/crypt"
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/restore"
 )
 
@@ -115,18 +120,13 @@ func (o *restoreDescribeOptions) run(ctx context.Context, w io.Writer, name stri
 	if err != nil {
 		return err
 	}
-	var outcomes []restore.Outcome
-	if o.details {
-		keys, err := o.keys.load()
-		if err != nil {
-			return err
-		}
-		if outcomes, err = restore.Outcomes(ctx, loc, rec, keys); err != nil {
-			return err
-		}
+	keys, err := o.keys.load()
+	if err != nil {
+		return err
 	}
+	src := outcomeSource{loc: loc, rec: rec, keys: keys}
 	if o.out.structured() {
-		return o.out.print(w, restoreReport{Record: rec, Outcomes: outcomes})
+		return src.print(ctx, w, o.out, o.details)
 	}
 	fmt.Fprintf(w, "Name:        %s\n", rec.Name)
 	fmt.Fprintf(w, "Backup:      %s\n", rec.Backup)
@@ -143,7 +143,7 @@ func (o *restoreDescribeOptions) run(ctx context.Context, w io.Writer, name stri
 	printProblems(w, rec.Warnings, "Warnings")
 	printProblems(w, rec.Errors, "Errors")
 	if o.details {
-		printOutcomes(w, rec, outcomes)
+		return src.table(ctx, w)
 	}
 	return nil
 }
@@ -166,21 +166,73 @@ func countsLine(rec *restore.Record) string {
 		c.Created, verb[0], c.Updated, verb[1], c.Skipped, c.Failed, c.Total)
 }
 
-// printOutcomes prints one line per object: what was, or would be, done.
-func printOutcomes(w io.Writer, rec *restore.Record, outcomes []restore.Outcome) {
-	if len(outcomes) == 0 {
-		return
-	}
+// outcomeSource reads the outcomes of a stored restore.
+type outcomeSource struct {
+	loc  *location.Location
+	rec  *restore.Record
+	keys crypt.Keys
+}
+
+// table prints one line per object: what was, or would be, done.
+func (s outcomeSource) table(ctx context.Context, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tOBJECT\tDETAIL")
-	for _, o := range outcomes {
+	err := restore.EachOutcome(ctx, s.loc, s.rec, s.keys, func(o restore.Outcome) error {
 		detail := o.Reason
 		if len(o.Fields) > 0 {
 			detail = strings.TrimPrefix(detail+"; fields: "+strings.Join(o.Fields, ", "), "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", actionWord(o.Action, rec.Spec.DryRun), o.Object, detail)
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", actionWord(o.Action, s.rec.Spec.DryRun),
+			o.Object, detail)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	_ = tw.Flush()
+	return tw.Flush()
+}
+
+// print writes the record, with its outcomes when asked, as JSON or YAML.
+// JSON streams the outcomes, so that a restore of many objects prints in
+// little memory.
+func (s outcomeSource) print(ctx context.Context, w io.Writer, out outputFlag,
+	withOutcomes bool) error {
+	if out.format != "json" || !withOutcomes {
+		report := restoreReport{Record: s.rec}
+		if withOutcomes {
+			var err error
+			if report.Outcomes, err = restore.Outcomes(ctx, s.loc, s.rec, s.keys); err != nil {
+				return err
+			}
+		}
+		return out.print(w, report)
+	}
+	head, err := json.MarshalIndent(s.rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
+	bw.WriteString(",\n  \"outcomes\": [")
+	first := true
+	err = restore.EachOutcome(ctx, s.loc, s.rec, s.keys, func(o restore.Outcome) error {
+		line, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		bw.WriteString("\n    ")
+		_, err = bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
 
 func actionWord(a restore.Action, dryRun bool) string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/google/uuid"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
@@ -11,9 +13,23 @@ import (
 	"github.com/cairn-backup/cairn/internal/archive"
 )
 
-// ownerKey names an object of the backup that others may own through.
-type ownerKey struct {
-	group, kind, namespace, name string
+// uidSet holds uids as 16 bytes each: a restore keeps the uid of every
+// object it restores, so the set must stay small.
+type uidSet map[uuid.UUID]struct{}
+
+func (s uidSet) add(uid string) {
+	if u, err := uuid.Parse(uid); err == nil {
+		s[u] = struct{}{}
+	}
+}
+
+func (s uidSet) has(uid string) bool {
+	u, err := uuid.Parse(uid)
+	if err != nil {
+		return false
+	}
+	_, ok := s[u]
+	return ok
 }
 
 // nameMap maps uids of the backup to the uids of the same objects in the
@@ -74,7 +90,7 @@ func (r *run) mapOwners(ctx context.Context, owners []any, namespace string) ([]
 		old, _ := ref["uid"].(string)
 		now, ok := r.names.get(old)
 		if !ok {
-			if _, restored := r.spool.restored[old]; restored {
+			if r.spool.restored.has(old) {
 				later = true
 				continue
 			}

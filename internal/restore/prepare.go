@@ -55,7 +55,7 @@ func (r *run) skipReason(e entry, obj *unstructured.Unstructured) (reason string
 		if o.Controller == nil || !*o.Controller {
 			continue
 		}
-		if _, restored := r.spool.restored[string(o.UID)]; !restored ||
+		if !r.spool.restored.has(string(o.UID)) ||
 			!controllers[apiGroup(o.APIVersion)+"/"+o.Kind] || gr == "persistentvolumeclaims" {
 			continue
 		}

@@ -336,20 +336,33 @@ type readCloser struct {
 // Outcomes reads a restore's outcomes.
 func Outcomes(ctx context.Context, loc *location.Location, rec *Record,
 	keys crypt.Keys) ([]Outcome, error) {
+	var out []Outcome
+	err := EachOutcome(ctx, loc, rec, keys, func(o Outcome) error {
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+// EachOutcome calls fn for every outcome of a restore, in the order they
+// were recorded, without holding them all in memory.
+func EachOutcome(ctx context.Context, loc *location.Location, rec *Record, keys crypt.Keys,
+	fn func(Outcome) error) error {
 	rc, err := Open(ctx, loc, rec, rec.OutcomesKey, keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = rc.Close() }()
-	var out []Outcome
 	dec := json.NewDecoder(rc)
 	for {
 		var o Outcome
 		if err := dec.Decode(&o); errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		} else if err != nil {
-			return nil, fmt.Errorf("restore %s: outcomes: %w", rec.Name, err)
+			return fmt.Errorf("restore %s: outcomes: %w", rec.Name, err)
 		}
-		out = append(out, o)
+		if err := fn(o); err != nil {
+			return err
+		}
 	}
 }

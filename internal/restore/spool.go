@@ -167,9 +167,9 @@ func (s *spoolFile) remove() {
 // restore must know across objects.
 type spool struct {
 	tiers [tierCount]*spoolFile
-	// restored maps the uid of every selected object to its owner key, so
-	// that owner references can be followed to objects of this restore.
-	restored map[string]ownerKey
+	// restored holds the uid of every selected object, so that owner
+	// references can be followed to objects of this restore.
+	restored uidSet
 	// selectorServices holds "namespace/name" of Services with a selector,
 	// whose Endpoints the control plane makes.
 	selectorServices map[string]bool
@@ -202,7 +202,7 @@ func (r *run) read(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sp := &spool{restored: map[string]ownerKey{}, selectorServices: map[string]bool{},
+	sp := &spool{restored: uidSet{}, selectorServices: map[string]bool{},
 		crds: map[string]bool{}}
 	r.spool = sp
 	for i := range sp.tiers {
@@ -256,8 +256,7 @@ func (r *run) take(sp *spool, e entry, meta *objectMeta) error {
 		return nil
 	}
 	if meta.UID != "" {
-		sp.restored[meta.UID] = ownerKey{group: e.Ref.Group, kind: meta.Kind,
-			namespace: e.Ref.Namespace, name: e.Ref.Name}
+		sp.restored.add(meta.UID)
 	}
 	if e.Ref.Group == "" && e.Ref.Resource == "services" && len(meta.ServiceSelector) > 0 {
 		sp.selectorServices[e.Ref.Namespace+"/"+e.Ref.Name] = true
