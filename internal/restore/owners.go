@@ -33,28 +33,38 @@ func (s uidSet) has(uid string) bool {
 }
 
 // nameMap maps uids of the backup to the uids of the same objects in the
-// target cluster, as they are created or found.
+// target cluster, as they are created or found; a zero value records an
+// owner looked up and not found. Both are kept as 16 bytes.
 type nameMap struct {
 	mu   sync.RWMutex
-	uids map[string]string
+	uids map[uuid.UUID]uuid.UUID
 }
 
-func newNameMap() *nameMap { return &nameMap{uids: map[string]string{}} }
+func newNameMap() *nameMap { return &nameMap{uids: map[uuid.UUID]uuid.UUID{}} }
 
 func (m *nameMap) set(old, now string) {
-	if old == "" {
+	o, err := uuid.Parse(old)
+	if err != nil {
 		return
 	}
+	n, _ := uuid.Parse(now) // "" for not found: the zero uuid
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.uids[old] = now
+	m.uids[o] = n
 }
 
 func (m *nameMap) get(old string) (string, bool) {
+	o, err := uuid.Parse(old)
+	if err != nil {
+		return "", false
+	}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
-	now, ok := m.uids[old]
-	return now, ok
+	now, ok := m.uids[o]
+	m.mu.RUnlock()
+	if !ok || now == uuid.Nil {
+		return "", ok
+	}
+	return now.String(), true
 }
 
 // deferred is an object whose owners are set after every tier.
