@@ -53,7 +53,9 @@ another namespace or another cluster.`,
 		newKeyCommand(g),
 		newLocationCommand(g),
 		newRepoCommand(g),
+		newServerCommand(g), newInstallCommand(g), newScheduleCommand(g),
 	)
+	addServerMode(root, g)
 	return root
 }
 

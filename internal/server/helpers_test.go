@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairn-backup/cairn/internal/backup"
@@ -65,7 +66,13 @@ func newEnv(t *testing.T) *env {
 // serve runs a server for the env's namespace until the test ends.
 func (e *env) serve(t *testing.T, opts Options) {
 	t.Helper()
-	opts.Config = e.cp.RESTConfig()
+	e.serveWith(t, e.cp.RESTConfig(), opts)
+}
+
+// serveWith runs a server with the identity of cfg.
+func (e *env) serveWith(t *testing.T, cfg *rest.Config, opts Options) {
+	t.Helper()
+	opts.Config = cfg
 	opts.Namespace = e.ns
 	if opts.MetricsAddr == "" {
 		opts.MetricsAddr = "0"

@@ -22,7 +22,7 @@ func deployment(o InstallOptions) *appsv1.Deployment {
 	c := corev1.Container{
 		Name:  "server",
 		Image: o.Image,
-		Args: []string{"server", "--namespace=$(POD_NAMESPACE)",
+		Args: []string{"server", "--namespace=$(POD_NAMESPACE)", "--leader-elect",
 			"--metrics-bind-address=:" + strconv.Itoa(metricsPort),
 			"--health-probe-bind-address=:" + strconv.Itoa(probePort)},
 		Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cairn-backup/cairn/internal/server"
+	"github.com/cairn-backup/cairn/internal/server/api/v1alpha1"
+	"github.com/cairn-backup/cairn/test/controlplane"
+)
+
+// runServer installs the CRDs and runs a cairn server for a new namespace
+// with a default BackupLocation in a folder, until the test ends.
+func runServer(t *testing.T) (ns string, c client.Client) {
+	t.Helper()
+	cp := controlplane.Shared(t)
+	crds, err := server.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Apply(t.Context(), cp.RESTConfig(), crds); err != nil {
+		t.Fatal(err)
+	}
+	ns = cp.Namespace(t)
+	c, err = client.New(cp.RESTConfig(), client.Options{Scheme: server.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := &v1alpha1.BackupLocation{
+		ObjectMeta: metav1.ObjectMeta{Name: "main", Namespace: ns},
+		Spec:       v1alpha1.BackupLocationSpec{URL: t.TempDir(), Default: true},
+	}
+	if err := c.Create(t.Context(), bl); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Options{Config: cp.RESTConfig(), Namespace: ns,
+		MetricsAddr: "0", ProbeAddr: "0", TempDir: t.TempDir(),
+		ProgressInterval: 200 * time.Millisecond,
+		Logger:           slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	return ns, c
+}
+
+func TestScheduleCommands(t *testing.T) {
+	ns, c := runServer(t)
+	app := controlplane.Shared(t).Namespace(t)
+
+	steps := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"create", []string{"schedule", "create", "every", "--schedule", "@every 2s",
+			"--include-namespaces", app, "--keep-last", "2", "-n", ns}, 0,
+			"Schedule every created"},
+		{"create again", []string{"schedule", "create", "every", "--schedule", "@daily",
+			"-n", ns}, 2, "already exists"},
+		{"create without cron", []string{"schedule", "create", "x", "-n", ns}, 2,
+			"--schedule is required"},
+		{"bad selector", []string{"schedule", "create", "x", "--schedule", "@daily",
+			"-l", "a in ((", "-n", ns}, 2, "selector"},
+		{"list", []string{"schedule", "list", "-n", ns}, 0, "every"},
+		{"describe", []string{"schedule", "describe", "every", "-n", ns}, 0, "keep last 2"},
+		{"describe missing", []string{"schedule", "describe", "nope", "-n", ns}, 2,
+			"does not exist"},
+		{"pause", []string{"schedule", "pause", "every", "-n", ns}, 0, "Schedule every paused"},
+		{"pause again", []string{"schedule", "pause", "every", "-n", ns}, 0, "already paused"},
+		{"unpause", []string{"schedule", "unpause", "every", "-n", ns}, 0,
+			"Schedule every unpaused"},
+	}
+	for _, s := range steps {
+		out, code := cairn(t, s.args...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Fatalf("%s: exit %d, want %d with %q:\n%s", s.name, code, s.code, s.want, out)
+		}
+	}
+
+	// The schedule fires every two seconds and keeps two backups.
+	var d scheduleDescription
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, code := cairn(t, "schedule", "describe", "every", "-n", ns, "-o", "json")
+		if err := json.Unmarshal([]byte(out), &d); err != nil || code != 0 {
+			t.Fatalf("describe -o json: exit %d, %v: %s", code, err, out)
+		}
+		if d.Schedule.Status.LastSuccessfulBackup != "" && len(d.Backups) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no successful backups: %+v", d.Schedule.Status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	out, code := cairn(t, "schedule", "delete", "every", "--delete-backups", "-n", ns)
+	if code != 0 || !strings.Contains(out, "Schedule every deleted") {
+		t.Fatalf("delete: exit %d: %s", code, out)
+	}
+	var list v1alpha1.ScheduleList
+	if err := c.List(t.Context(), &list, client.InNamespace(ns)); err != nil ||
+		len(list.Items) > 0 {
+		t.Errorf("schedules left: %v, %v", list.Items, err)
+	}
+}
+
+func TestBackupCreateServer(t *testing.T) {
+	ns, c := runServer(t)
+	cp := controlplane.Shared(t)
+	app := cp.Namespace(t)
+	cp.Apply(t, controlplane.ExampleApp(t), app)
+
+	out, code := cairn(t, "backup", "create", "app-1", "--server", "--server-namespace", ns,
+		"--include-namespaces", app, "--ttl", "1h")
+	if code != 0 || !strings.Contains(out, "Backup app-1 Completed") ||
+		!strings.Contains(out, "in BackupLocation main") {
+		t.Fatalf("create --server: exit %d: %s", code, out)
+	}
+	var b v1alpha1.Backup
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "app-1"}, &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Spec.TTL == nil || b.Spec.TTL.Duration != time.Hour || b.Status.Expiration == nil {
+		t.Errorf("spec %+v, status %+v: want a TTL of 1h and an expiration", b.Spec, b.Status)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"exists", []string{"app-1"}, 2, "already exists"},
+		{"unknown location", []string{"app-2", "--backup-location", "nowhere"}, 1,
+			"FailedValidation"},
+		{"local-only flag", []string{"app-3", "--workers", "2"}, 2, "does not apply"},
+		{"local with a server flag", []string{"app-3", "--server=false", "--ttl", "1h"}, 2,
+			"--ttl needs --server"},
+		{"no wait", []string{"app-4", "--wait=false", "-o", "json"}, 0, `"kind": "Backup"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"backup", "create", "--server", "--server-namespace", ns,
+				"--include-namespaces", app}, tc.args...)
+			out, code := cairn(t, args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, tc.code, tc.want, out[:min(len(out), 600)])
+			}
+		})
+	}
+}
