@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	agelib "filippo.io/age"
 	"github.com/spf13/cobra"
-	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // file:// URLs and plain folders
 
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/repository"
 )
 
@@ -50,17 +47,22 @@ password only lets writers add snapshots, and reading needs the identity.`,
 
 // repoFlags are the flags that locate and open a repository.
 type repoFlags struct {
-	url          string
-	passwordFile string
-	recipient    string
-	identityFile string
+	url             string
+	credentialsFile string
+	passwordFile    string
+	recipient       string
+	identityFile    string
 }
 
 func (f *repoFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.url, "repo", "", "the repository: a folder, file:///path or a bucket URL")
-	cmd.Flags().StringVar(&f.passwordFile, "password-file", "",
+	fs := cmd.Flags()
+	fs.StringVar(&f.url, "repo", "", "the repository: a location name (cairn location list), "+
+		"a folder, file:///path or a bucket URL such as s3://bucket/prefix")
+	fs.StringVar(&f.credentialsFile, "credentials-file", "",
+		"credentials of the object store (default: the location's, else the environment)")
+	fs.StringVar(&f.passwordFile, "password-file", "",
 		"file holding the password (default: $"+passwordEnv+")")
-	cmd.Flags().StringVar(&f.identityFile, "identity-file", "",
+	fs.StringVar(&f.identityFile, "identity-file", "",
 		"age identity file that reads a recipient-mode repository")
 }
 
@@ -71,34 +73,29 @@ func (f *repoFlags) validate() error {
 	return nil
 }
 
-// bucketURL turns a plain folder into a file:// URL for the object store.
-func (f *repoFlags) bucketURL(create bool) (string, error) {
-	if strings.Contains(f.url, "://") {
-		return f.url, nil
-	}
-	abs, err := filepath.Abs(f.url)
-	if err != nil {
-		return "", err
-	}
-	if create {
-		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return "", err
-		}
-	}
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "no_tmp_dir=true"}
-	return u.String(), nil
-}
-
-func (f *repoFlags) openBucket(ctx context.Context, create bool) (*blob.Bucket, error) {
-	u, err := f.bucketURL(create)
+// openLocation opens the repository's location through the same layer as
+// backups, so folders, S3 and the other stores, named locations and their
+// credentials files all work alike. The repository writes through the
+// location's bucket, which does not enforce read-only, so writing commands
+// refuse a read-only location here.
+func (f *repoFlags) openLocation(ctx context.Context, write bool) (*location.Location, error) {
+	c, err := resolveLocation(f.url)
 	if err != nil {
 		return nil, err
 	}
-	b, err := blob.OpenBucket(ctx, u)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", f.url, err)
+	if write && c.ReadOnly {
+		return nil, usageErrorf("--repo %s: the location is read-only", f.url)
 	}
-	return b, nil
+	if f.credentialsFile != "" {
+		c.CredentialsFile = f.credentialsFile
+	}
+	l, err := location.OpenWith(ctx, c.URL, location.Options{
+		ReadOnly: c.ReadOnly, CredentialsFile: c.CredentialsFile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", f.url, err)
+	}
+	return l, nil
 }
 
 // password reads the password from --password-file or the environment.
@@ -135,27 +132,29 @@ func (f *repoFlags) credentials() (repository.Credentials, error) {
 	return c, nil
 }
 
-// open opens the repository; the caller closes the returned bucket.
-func (f *repoFlags) open(ctx context.Context) (*repository.Repository, *blob.Bucket, error) {
+// open opens the repository; the caller closes the returned location.
+// write says whether the command changes the repository.
+func (f *repoFlags) open(ctx context.Context,
+	write bool) (*repository.Repository, *location.Location, error) {
 	c, err := f.credentials()
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := f.openBucket(ctx, false)
+	l, err := f.openLocation(ctx, write)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := repository.Open(ctx, b, c, nil)
+	r, err := repository.Open(ctx, l.Bucket(), c, nil)
 	if err != nil {
-		_ = b.Close()
+		_ = l.Close()
 		if errors.Is(err, repository.ErrWrongKey) {
 			return nil, nil, usageErrorf("%v", err)
 		}
 		return nil, nil, err
 	}
-	return r, b, nil
+	return r, l, nil
 }
 
-// closeBucket closes a bucket at the end of a command whose result is
+// closeLocation closes a location at the end of a command whose result is
 // already decided.
-func closeBucket(b *blob.Bucket) { _ = b.Close() }
+func closeLocation(l *location.Location) { _ = l.Close() }

@@ -54,11 +54,11 @@ chunk. It exits with code 1 when it finds an error.`,
 var errCheckFailed = errors.New("check found errors")
 
 func (o *repoCheckOptions) run(ctx context.Context, w io.Writer) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 	display := startProgress("check", func() string { return "working" })
 	rep, err := r.Check(ctx, repository.CheckOptions{ReadDataPercent: o.readData})
 	display.Stop()

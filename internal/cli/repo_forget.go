@@ -58,11 +58,11 @@ data they used is freed by later runs of cairn repo prune.`,
 }
 
 func (o *repoForgetOptions) run(ctx context.Context, w io.Writer, refs []string) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, !o.dryRun)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 
 	var remove, keep []*repository.Snapshot
 	if len(refs) > 0 {

@@ -59,18 +59,18 @@ func (o *repoInitOptions) run(ctx context.Context, w io.Writer) error {
 		o.chunker.AverageBits > 30 {
 		return usageErrorf("chunk sizes: need chunk-min < chunk-max and 10 <= bits <= 30")
 	}
-	b, err := o.repo.openBucket(ctx, true)
+	l, err := o.repo.openLocation(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
-	r, err := repository.Init(ctx, b, repository.InitOptions{
+	defer closeLocation(l)
+	r, err := repository.Init(ctx, l.Bucket(), repository.InitOptions{
 		Password: pw, Recipient: o.repo.recipient, Chunker: o.chunker, PackSize: o.packSize,
 	})
 	if err != nil {
 		return err
 	}
 	cfg := r.Config()
-	fmt.Fprintf(w, "Created repository %s (%s mode) at %s\n", cfg.ID.Short(), cfg.Mode, o.repo.url)
+	fmt.Fprintf(w, "Created repository %s (%s mode) at %s\n", cfg.ID.Short(), cfg.Mode, l.URL)
 	return nil
 }

@@ -40,11 +40,11 @@ func newRepoListCommand(_ *globalOptions) *cobra.Command {
 }
 
 func (o *repoListOptions) run(ctx context.Context, w io.Writer) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 	snaps, err := r.Snapshots(ctx)
 	if err != nil {
 		return err

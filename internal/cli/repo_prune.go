@@ -52,11 +52,11 @@ therefore freed by the run after the one that found it unused.`,
 }
 
 func (o *repoPruneOptions) run(ctx context.Context, w io.Writer) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 	display := startProgress("prune", func() string { return "working" })
 	rep, err := r.Prune(ctx, o.opts)
 	display.Stop()

@@ -45,11 +45,11 @@ verified; corrupt data stops the restore with an error.`,
 }
 
 func (o *repoRestoreOptions) run(ctx context.Context, w io.Writer, ref, target string) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 	snap, err := r.FindSnapshot(ctx, ref)
 	if err != nil {
 		return err

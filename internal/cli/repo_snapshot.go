@@ -56,11 +56,11 @@ of the same host and folder) are not read again.`,
 }
 
 func (o *repoSnapshotOptions) run(ctx context.Context, w io.Writer, folder string) error {
-	r, b, err := o.repo.open(ctx)
+	r, l, err := o.repo.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer closeBucket(b)
+	defer closeLocation(l)
 
 	opts := repository.BackupOptions{Hostname: o.host, Tags: o.tags, NoParent: o.noParent,
 		Workers: o.workers, Progress: &repository.Progress{}}

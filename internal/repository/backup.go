@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -71,8 +70,8 @@ type fileJob struct {
 // Backup stores the folder source as a new snapshot. Several backups may run
 // at once, in this process or others, with no lock: each writes its own
 // packs, index objects and snapshot.
-func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions) (*Snapshot, error) {
-	start := r.clock()
+func (r *Repository) Backup(ctx context.Context, source string,
+	o BackupOptions) (*Snapshot, error) {
 	source, err := filepath.Abs(source)
 	if err != nil {
 		return nil, err
@@ -85,8 +84,8 @@ func (r *Repository) Backup(ctx context.Context, source string, o BackupOptions)
 		return nil, fmt.Errorf("backup %s: not a directory", source)
 	}
 
-	sess := session{ID: randomID(), Start: start.UTC(), Hostname: o.Hostname}
-	if err := r.putSealed(ctx, dirSessions+sess.ID.String(), sess); err != nil {
+	sess, err := r.startSession(ctx, o.Hostname)
+	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", source, err)
 	}
 	snap, err := r.backupSession(ctx, source, rootInfo, sess, o)
@@ -128,36 +127,6 @@ func (r *Repository) backupSession(ctx context.Context, source string, rootInfo 
 		return nil, err
 	}
 	return snap, nil
-}
-
-// endSession records that a backup stopped, whether it succeeded or not, so
-// prune need not wait for it. Sessions are never rewritten: the end is a
-// second object.
-func (r *Repository) endSession(ctx context.Context, s session) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	s.Ended = true
-	return r.putSealed(ctx, dirSessions+s.ID.String()+endSuffix, s)
-}
-
-// writerIndex loads the index without the packs that a prune condemned:
-// new snapshots must not refer to blobs that may be deleted.
-func (r *Repository) writerIndex(ctx context.Context) (*Index, error) {
-	marks, err := r.loadMarks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	condemned := map[ID]bool{}
-	for _, m := range marks {
-		for _, p := range m.Packs {
-			condemned[p] = true
-		}
-	}
-	objs, err := r.loadIndexObjects(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return buildIndex(objs, condemned), nil
 }
 
 // backupParent finds the parent snapshot and its tree; any failure only

@@ -13,7 +13,7 @@
 //	data/<xx>/<pack id>  packs of blobs; the id is BLAKE3-256 of the bytes
 //	index/<random>       which blobs each pack holds, sealed, zstd inside
 //	snapshots/<random>   one snapshot, age-encrypted to the data recipient
-//	sessions/<random>    a backup's start; <random>-end its end; sealed
+//	sessions/<random>    a backup's or restore's start; <random>-end its end
 //	deletes/<random>     a prune's mark: packs condemned, sealed
 //	locks/prune          held while a prune runs
 //
@@ -69,12 +69,21 @@
 //
 // Backups take no lock. Each writes its session object first, then reads
 // the prune marks and index, and never deduplicates against condemned
-// packs. Prune (one at a time, under locks/prune) works in two phases. It
-// sweeps the marks of earlier prunes that no live session predates (live:
-// no end object, no snapshot and younger than the session timeout), keeping
-// any condemned pack holding a blob that a snapshot uses and no other pack
-// has; it then writes a new index without the swept packs, deletes the old
-// index objects it read, the packs and the marks. Then it marks: packs with
-// no used blob, packs not in any index, and, after copying their used blobs
+// packs. A restore writes a session too, and reads each blob from a pack
+// that no mark condemns whenever one holds it.
+//
+// Prune (one at a time, under locks/prune) works in two phases. It sweeps
+// the marks of earlier prunes that no live session predates (live: no end
+// object, no snapshot and younger than the session timeout), keeping any
+// condemned pack holding a blob that a snapshot uses and no other pack has;
+// it then writes a new index without the swept packs, deletes the old index
+// objects it read, the packs and the marks. Then it marks: packs with no
+// used blob, packs not in any index, and, after copying their used blobs
 // into new packs, packs whose unused share exceeds MaxUnused.
+//
+// The prune lock is created with IfNotExist. On S3 that is a conditional
+// write; on a folder, fileblob checks only within one process, so two
+// prunes started at the same moment from different processes on one folder
+// could both run. Publishing the lock with a hard link, as package location
+// does for PutIfAbsent, would close that gap.
 package repository

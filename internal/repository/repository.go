@@ -283,8 +283,19 @@ type object struct {
 	ModTime time.Time
 }
 
-// listObjects lists every object under prefix, recursively.
+// listObjects lists every object under prefix, recursively. A folder
+// listing can meet a temporary file that is renamed or removed before its
+// size is read; that fails the listing with NotFound, so it lists again.
 func listObjects(ctx context.Context, b *blob.Bucket, prefix string) ([]object, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := tryListObjects(ctx, b, prefix)
+		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
+			return out, err
+		}
+	}
+}
+
+func tryListObjects(ctx context.Context, b *blob.Bucket, prefix string) ([]object, error) {
 	var out []object
 	it := b.List(&blob.ListOptions{Prefix: prefix})
 	for {

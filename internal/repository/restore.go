@@ -61,6 +61,11 @@ type metaItem struct {
 // chunk is written where it belongs with WriteAt, in whatever order packs
 // arrive; holes are never written, so sparse files stay sparse. Every chunk
 // is authenticated and its id checked, and corrupt data stops the restore.
+//
+// A restore records a session, as a backup does, so that a prune running
+// meanwhile deletes none of the packs it reads. Where the session cannot be
+// stored, as on a read-only location, the restore goes on unprotected: a
+// prune that runs then may make it fail, never write wrong data.
 func (r *Repository) Restore(ctx context.Context, snap *Snapshot, target string,
 	o RestoreOptions) (*RestoreStats, error) {
 	if err := r.needRead(); err != nil {
@@ -69,11 +74,14 @@ func (r *Repository) Restore(ctx context.Context, snap *Snapshot, target string,
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
-	objs, err := r.loadIndexObjects(ctx)
+	if sess, err := r.startSession(ctx, ""); err == nil {
+		defer func() { _ = r.endSession(ctx, sess) }() // a lost end times out
+	}
+	ix, err := r.readerIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", snap.ID.Short(), err)
 	}
-	rs := &restore{r: r, ix: buildIndex(objs, nil), opts: o, packs: map[ID][]chunkTarget{},
+	rs := &restore{r: r, ix: ix, opts: o, packs: map[ID][]chunkTarget{},
 		inode: map[[2]uint64]string{}, sizes: map[ID]indexPack{}}
 	if err := rs.run(ctx, snap, target); err != nil {
 		return nil, fmt.Errorf("restore %s to %s: %w", snap.ID.Short(), target, err)
