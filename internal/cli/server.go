@@ -27,16 +27,17 @@ func newServerCommand(g *globalOptions) *cobra.Command {
 	o := &serverOptions{global: g}
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the in-cluster controller for Backup, Schedule and BackupLocation resources",
-		Long: `Run cairn as a controller: Backup resources become backups, Schedules fire
-and apply their retention, and every BackupLocation is synced so that
-backups written by another cluster or by the CLI appear as Backup resources.
+		Short: "Run the in-cluster controller for cairn's resources",
+		Long: `Run cairn as a controller: Backup resources become backups, Restore
+resources restores, Schedules fire and apply their retention, and every
+BackupLocation is synced so that backups written by another cluster or by
+the CLI appear as Backup resources.
 
 The server watches one namespace (--namespace, default $POD_NAMESPACE or
 cairn-system). It serves Prometheus metrics on --metrics-bind-address and
 /healthz and /readyz on --health-probe-bind-address. With --leader-elect,
 only one of several replicas acts at a time. --qps and --burst limit the
-requests of the backups it runs. See docs/server.md.
+requests of the backups and restores it runs. See docs/server.md.
 
 cairn install writes the manifests that run it in a cluster.`,
 		Example: `  # Run against the current kubeconfig context, for development

@@ -35,6 +35,9 @@ type outcome struct {
 	progress *v1alpha1.Progress
 	// cancelled is true when a user stopped the run.
 	cancelled bool
+	// warnings and errors count a restore's problems; a backup's come
+	// from its manifest.
+	warnings, errors int
 }
 
 // execute runs the engine for one Backup and returns the writer of its

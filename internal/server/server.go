@@ -221,6 +221,9 @@ func setup(mgr manager.Manager, d *deps, rs *runs) error {
 	if err := (&backupReconciler{deps: d, runs: rs}).setup(mgr); err != nil {
 		return err
 	}
+	if err := (&restoreReconciler{deps: d, runs: rs}).setup(mgr); err != nil {
+		return err
+	}
 	if err := (&scheduleReconciler{deps: d}).setup(mgr); err != nil {
 		return err
 	}

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cairn-backup/cairn/internal/server/api/v1alpha1"
+)
+
+// waitRestore waits until a Restore has ended and returns it.
+func (e *env) waitRestore(t *testing.T, name string) *v1alpha1.Restore {
+	t.Helper()
+	var rs v1alpha1.Restore
+	eventually(t, time.Minute, func() error {
+		if err := e.get(t, name, &rs); err != nil {
+			return err
+		}
+		if !rs.Status.Phase.Terminal() {
+			return errString("restore " + name + " is " + string(rs.Status.Phase))
+		}
+		return nil
+	})
+	return &rs
+}
+
+func TestRestore(t *testing.T) {
+	e := newEnv(t)
+	app := e.cp.Namespace(t)
+	e.cp.Apply(t, []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue}
+`), app)
+	e.location(t, "main", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.Default = true })
+	e.serve(t, Options{})
+	e.backup(t, "app", v1alpha1.BackupTemplate{IncludeNamespaces: []string{app}})
+	if b := e.waitBackup(t, "app", time.Minute, terminal); b.Status.Phase !=
+		v1alpha1.PhaseCompleted {
+		t.Fatalf("backup %s: %s", b.Status.Phase, b.Status.FailureReason)
+	}
+	copyNS := app + "-copy"
+	t.Cleanup(func() {
+		_ = e.c.Delete(context.Background(), &corev1.Namespace{
+			ObjectMeta: metav1.ObjectMeta{Name: copyNS}})
+	})
+
+	tests := []struct {
+		name   string
+		spec   v1alpha1.RestoreSpec
+		phase  v1alpha1.Phase
+		reason string
+	}{
+		{"into-a-copy", v1alpha1.RestoreSpec{Backup: "app",
+			NamespaceMappings: map[string]string{app: copyNS}}, v1alpha1.PhaseCompleted, ""},
+		{"missing-backup", v1alpha1.RestoreSpec{Backup: "nope"},
+			v1alpha1.PhaseFailedValidation, "does not exist"},
+		{"cancelled", v1alpha1.RestoreSpec{Backup: "app", Cancel: true},
+			v1alpha1.PhaseFailed, "cancelled"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: tc.name,
+				Namespace: e.ns}, Spec: tc.spec}
+			if err := e.c.Create(t.Context(), rs); err != nil {
+				t.Fatal(err)
+			}
+			got := e.waitRestore(t, tc.name)
+			if got.Status.Phase != tc.phase ||
+				!strings.Contains(got.Status.FailureReason, tc.reason) {
+				t.Fatalf("phase %s, reason %q; want %s with %q", got.Status.Phase,
+					got.Status.FailureReason, tc.phase, tc.reason)
+			}
+		})
+	}
+
+	var cm corev1.ConfigMap
+	if err := e.c.Get(t.Context(), client.ObjectKey{Namespace: copyNS, Name: "settings"},
+		&cm); err != nil || cm.Data["color"] != "blue" {
+		t.Errorf("restored ConfigMap: %v, %v", cm.Data, err)
+	}
+}
