@@ -181,6 +181,42 @@ stringData: {token: s3cr3t}
 			}
 		})
 	}
+
+	t.Run("restores with allow-restore", func(t *testing.T) {
+		objs, err := Manifests(InstallOptions{Namespace: e.ns, Image: "cairn:test",
+			AllowRestore: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Apply(t.Context(), e.cp.RESTConfig(), objs); err != nil {
+			t.Fatal(err)
+		}
+		copyNS := app + "-copy"
+		t.Cleanup(func() {
+			_ = e.c.Delete(context.Background(), &corev1.Namespace{
+				ObjectMeta: metav1.ObjectMeta{Name: copyNS}})
+		})
+		e.serveWith(t, sa, Options{})
+		rs := &v1alpha1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "copy", Namespace: e.ns},
+			Spec: v1alpha1.RestoreSpec{Backup: "app",
+				NamespaceMappings: map[string]string{app: copyNS}}}
+		if err := e.c.Create(t.Context(), rs); err != nil {
+			t.Fatal(err)
+		}
+		got := e.waitRestore(t, "copy")
+		if got.Status.Phase != v1alpha1.PhaseCompleted || got.Status.Errors > 0 {
+			t.Fatalf("restore %s, %d errors: %s", got.Status.Phase, got.Status.Errors,
+				got.Status.FailureReason)
+		}
+		var restored corev1.Secret
+		if err := e.c.Get(t.Context(), client.ObjectKey{Namespace: copyNS, Name: "token"},
+			&restored); err != nil {
+			t.Error(err)
+		}
+		if err := refused[0].do(); !apierrors.IsForbidden(err) {
+			t.Errorf("delete outside its namespace: got %v, want Forbidden", err)
+		}
+	})
 }
 
 // removeClusterRBAC deletes the cluster-wide objects an install made, so
