@@ -213,8 +213,10 @@ stringData: {token: s3cr3t}
 			&restored); err != nil {
 			t.Error(err)
 		}
-		if err := refused[0].do(); !apierrors.IsForbidden(err) {
-			t.Errorf("delete outside its namespace: got %v, want Forbidden", err)
+		for _, tc := range []int{0, 4} { // delete; bind cluster-admin
+			if err := refused[tc].do(); !apierrors.IsForbidden(err) {
+				t.Errorf("%s: got %v, want Forbidden", refused[tc].name, err)
+			}
 		}
 	})
 }
