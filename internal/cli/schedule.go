@@ -18,6 +18,10 @@ func newScheduleCommand(g *globalOptions) *cobra.Command {
 		Long: `A Schedule makes Backup resources on a cron schedule and removes old ones by
 its retention rules. The cairn server (see cairn install) runs them; these
 commands only read and write Schedule resources.`,
+		Example: `  cairn schedule create nightly --schedule "0 1 * * *" --keep-daily 7
+  cairn schedule list
+  cairn schedule describe nightly
+  cairn schedule pause nightly`,
 	}
 	cmd.AddCommand(
 		newScheduleCreateCommand(g),
