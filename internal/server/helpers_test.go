@@ -22,7 +22,13 @@ import (
 	"github.com/cairn-backup/cairn/test/controlplane"
 )
 
-func TestMain(m *testing.M) { os.Exit(controlplane.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := controlplane.RunTests(m)
+	if binPath != "" && binErr == nil {
+		_ = os.RemoveAll(filepath.Dir(binPath)) // built by cairnBinary
+	}
+	os.Exit(code)
+}
 
 var crdsOnce sync.Once
 
