@@ -12,7 +12,7 @@ import (
 // iteration; run it with -cpuprofile to see where a backup's time goes.
 func BenchmarkBackup(b *testing.B) {
 	e := newEnv(b)
-	createConfigMaps(b, e, e.ns, 10000, 1024)
+	e.cp.CreateConfigMaps(b, e.ns, 10000, 1024)
 	objects := 0
 	b.ResetTimer()
 	for i := range b.N {

@@ -134,8 +134,8 @@ func TestCase_BC38(t *testing.T) {
 	}
 	e := newEnv(t)
 	bulk2 := e.cp.Namespace(t)
-	createConfigMaps(t, e, e.ns, 5000, 2048)
-	createConfigMaps(t, e, bulk2, 20000, 1)
+	e.cp.CreateConfigMaps(t, e.ns, 5000, 2048)
+	e.cp.CreateConfigMaps(t, bulk2, 20000, 1)
 
 	var lists, continued atomic.Int64
 	cfg := e.cp.RESTConfig()

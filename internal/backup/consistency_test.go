@@ -22,7 +22,7 @@ func TestPointInTime(t *testing.T) {
 	e := newEnv(t)
 	cs := e.cp.Clientset(t)
 	ctx := context.Background()
-	createConfigMaps(t, e, e.ns, 20, 10)
+	e.cp.CreateConfigMaps(t, e.ns, 20, 10)
 	req := e.request("pit", archive.Spec{IncludeNamespaces: []string{e.ns}})
 	req.afterSnapshot = func(string) {
 		// A concurrent writer: new objects, a deletion and an update.
@@ -63,7 +63,7 @@ func TestPointInTime(t *testing.T) {
 // snapshot.
 func TestCompactedSnapshot(t *testing.T) {
 	e := newEnv(t)
-	createConfigMaps(t, e, e.ns, 30, 10)
+	e.cp.CreateConfigMaps(t, e.ns, 30, 10)
 	cs := e.cp.Clientset(t)
 	req := e.request("compacted", archive.Spec{IncludeNamespaces: []string{e.ns}})
 	req.PageSize = 10
@@ -100,7 +100,7 @@ func TestCompactedSnapshot(t *testing.T) {
 // nothing is left that a later backup of the same name trips over.
 func TestInterrupted(t *testing.T) {
 	e := newEnv(t)
-	createConfigMaps(t, e, e.ns, 50, 100)
+	e.cp.CreateConfigMaps(t, e.ns, 50, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	req := e.request("cut", archive.Spec{IncludeNamespaces: []string{e.ns}})
 	req.afterSnapshot = func(string) { cancel() }

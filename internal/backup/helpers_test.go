@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -130,33 +129,6 @@ func forbidPaths(t *testing.T, objs map[string][]byte, paths ...string) {
 func (e *env) apply(t *testing.T, yaml string) {
 	t.Helper()
 	e.cp.Apply(t, []byte(strings.ReplaceAll(yaml, "NS", e.ns)), e.ns)
-}
-
-// createConfigMaps creates n ConfigMaps with a value of size bytes, with
-// several clients at once.
-func createConfigMaps(t testing.TB, e *env, ns string, n, size int) {
-	t.Helper()
-	cs := e.cp.Clientset(t)
-	value := strings.Repeat("x", size)
-	errs := make(chan error, 16)
-	for w := range 16 {
-		go func() {
-			var err error
-			for i := w; i < n && err == nil; i += 16 {
-				cm := &corev1.ConfigMap{
-					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", i), Namespace: ns},
-					Data:       map[string]string{"k": value},
-				}
-				_, err = cs.CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{})
-			}
-			errs <- err
-		}()
-	}
-	for range 16 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // boundPV creates a StorageClass, a PersistentVolume and a claim bound to it

@@ -115,18 +115,11 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 	if err := backup.ValidateName(name); err != nil {
 		return usageErrorf("%v", err)
 	}
-	keys, err := o.keys.load()
+	eng, err := o.global.prepare(ctx, &o.keys, &o.location)
 	if err != nil {
 		return err
 	}
-	c, err := o.global.connect(ctx)
-	if err != nil {
-		return err
-	}
-	loc, err := o.location.open(ctx)
-	if err != nil {
-		return err
-	}
+	keys, c, loc := eng.keys, eng.cluster, eng.loc
 	defer func() { _ = loc.Close() }()
 
 	prog := &backup.Progress{}

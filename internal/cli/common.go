@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/cluster"
 	"github.com/cairn-backup/cairn/internal/config"
+	"github.com/cairn-backup/cairn/internal/crypt"
 	"github.com/cairn-backup/cairn/internal/location"
 )
 
@@ -130,6 +131,34 @@ func (g *globalOptions) connect(ctx context.Context) (*cluster.Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// engine is what backup create and restore create need before they
+// start: the keys, a cluster that answers, and the location.
+type engine struct {
+	keys    crypt.Keys
+	cluster *cluster.Cluster
+	loc     *location.Location
+}
+
+// prepare loads the keys, connects to the cluster and opens the location,
+// in that order, so that bad input is reported before anything is
+// contacted. Close the location when done.
+func (g *globalOptions) prepare(ctx context.Context, k *keyFlags, l *locationFlag) (engine,
+	error) {
+	keys, err := k.load()
+	if err != nil {
+		return engine{}, err
+	}
+	c, err := g.connect(ctx)
+	if err != nil {
+		return engine{}, err
+	}
+	loc, err := l.open(ctx)
+	if err != nil {
+		return engine{}, err
+	}
+	return engine{keys: keys, cluster: c, loc: loc}, nil
 }
 
 // progress shows long work: a redrawn status line on a terminal, a log line

@@ -188,18 +188,11 @@ func parseMappings(flag string, pairs []string) (map[string]string, error) {
 }
 
 func (o *restoreCreateOptions) run(ctx context.Context, w io.Writer, name string) error {
-	keys, err := o.keys.load()
+	eng, err := o.global.prepare(ctx, &o.keys, &o.location)
 	if err != nil {
 		return err
 	}
-	c, err := o.global.connect(ctx)
-	if err != nil {
-		return err
-	}
-	loc, err := o.location.open(ctx)
-	if err != nil {
-		return err
-	}
+	keys, c, loc := eng.keys, eng.cluster, eng.loc
 	defer func() { _ = loc.Close() }()
 
 	prog := &restore.Progress{}

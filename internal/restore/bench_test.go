@@ -12,7 +12,7 @@ import (
 // iteration; run it with -cpuprofile to see where a restore's time goes.
 func BenchmarkRestore(b *testing.B) {
 	e := newEnv(b)
-	createConfigMaps(b, e, e.ns, 2000, 1024)
+	e.cp.CreateConfigMaps(b, e.ns, 2000, 1024)
 	m := e.backup(b, archive.Spec{})
 	objects := 0
 	b.ResetTimer()

@@ -37,10 +37,7 @@ func TestCase_BC18(t *testing.T) {
 			`","labels":{"team":"a"}}}`), metav1.PatchOptions{FieldManager: "team-a"}); err != nil {
 		t.Fatal(err)
 	}
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 
 	for _, obj := range []struct {
 		what   string
@@ -85,10 +82,7 @@ data: {.dockerconfigjson: eyJhdXRocyI6e319}
 		metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, outs := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	rec, outs := e.backupAndRestore(t, Spec{})
 	if len(rec.Warnings) > 0 {
 		t.Errorf("warnings: %v", rec.Warnings)
 	}
@@ -142,10 +136,7 @@ spec: {selector: {app: web}, ports: [{port: 80}]}
 		_, err := e.cs.CoreV1().Endpoints(e.ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil
 	})
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	rec, _ := e.backupAndRestore(t, Spec{})
 	if len(rec.Warnings) > 0 {
 		t.Errorf("warnings: %v", rec.Warnings)
 	}
@@ -253,10 +244,7 @@ spec:
     metadata: {labels: {app: web}}
     spec: {containers: [{name: c, image: registry.example.test/web:1}]}
 `)
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	ctx := context.Background()
 	var ps *corev1.PodList
 	waitFor(t, "web's Pod", time.Minute, func() bool {
@@ -405,10 +393,7 @@ func TestCase_BC34(t *testing.T) {
 	}
 	kubectl("apply", "-f", dump)
 
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	ann := e.get(t, widgets, e.ns, "w2").GetAnnotations()[lastApplied]
 	for _, f := range []string{"resourceVersion", "uid", "selfLink", "creationTimestamp",
 		"generation", `"status"`} {

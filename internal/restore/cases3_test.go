@@ -3,7 +3,6 @@ package restore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -104,10 +103,7 @@ func TestCase_BC37(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	for name, data := range big {
 		cm, err := e.cs.CoreV1().ConfigMaps(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -138,8 +134,8 @@ func TestCase_BC38(t *testing.T) {
 	}
 	e := newEnv(t)
 	bulk2 := e.cp.Namespace(t)
-	createConfigMaps(t, e, e.ns, 5000, 2048)
-	createConfigMaps(t, e, bulk2, 20000, 1)
+	e.cp.CreateConfigMaps(t, e.ns, 5000, 2048)
+	e.cp.CreateConfigMaps(t, bulk2, 20000, 1)
 	m := e.backup(t, archive.Spec{IncludeNamespaces: []string{e.ns, bulk2},
 		IncludeResources: []string{"configmaps"}})
 	e.deleteNamespace(t, e.ns)
@@ -160,33 +156,6 @@ func TestCase_BC38(t *testing.T) {
 	}
 }
 
-// createConfigMaps creates n ConfigMaps with a value of size bytes, with
-// several clients at once.
-func createConfigMaps(t testing.TB, e *env, ns string, n, size int) {
-	t.Helper()
-	value := strings.Repeat("x", size)
-	errs := make(chan error, 16)
-	for w := range 16 {
-		go func() {
-			var err error
-			for i := w; i < n && err == nil; i += 16 {
-				cm := &corev1.ConfigMap{
-					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", i)},
-					Data:       map[string]string{"k": value},
-				}
-				_, err = e.cs.CoreV1().ConfigMaps(ns).Create(context.Background(), cm,
-					metav1.CreateOptions{})
-			}
-			errs <- err
-		}()
-	}
-	for range 16 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestCase_BC40(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -196,10 +165,7 @@ func TestCase_BC40(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, outs := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	_, outs := e.backupAndRestore(t, Spec{})
 	if o, ok := outs[key("configmaps", e.ns, cm.Name)]; !ok || o.Action != ActionCreate {
 		t.Errorf("outcome for %s: %+v, want created under its name", cm.Name, o)
 	}
@@ -230,10 +196,7 @@ spec:
 		return ps.Items
 	}
 	waitFor(t, "2 Pods", time.Minute, func() bool { return len(list()) == 2 })
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	waitFor(t, "2 Pods after restore", time.Minute, func() bool { return len(list()) >= 2 })
 	time.Sleep(3 * time.Second)
 	ps := list()
@@ -308,7 +271,7 @@ func TestDamagedBackupRefused(t *testing.T) {
 
 func TestCancelledRestore(t *testing.T) {
 	e := newEnv(t)
-	createConfigMaps(t, e, e.ns, 1000, 64)
+	e.cp.CreateConfigMaps(t, e.ns, 1000, 64)
 	m := e.backup(t, archive.Spec{})
 	e.deleteNamespace(t, e.ns)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -28,10 +28,7 @@ kind: Service
 metadata: {name: db}
 spec: {clusterIP: None, clusterIPs: ["None"], selector: {app: db}, ports: [{port: 5432}]}
 `)
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	svc, err := e.cs.CoreV1().Services(e.ns).Get(context.Background(), "db", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,10 +106,7 @@ spec:
   selector: {app: mysql}
   ports: [{name: sql, port: 3306, nodePort: 31307}, {name: adm, port: 33062, nodePort: 31308}]
 `)
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{PreserveNodePorts: true})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{PreserveNodePorts: true})
 	svc, err := e.cs.CoreV1().Services(e.ns).Get(context.Background(), "mysql", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -365,10 +359,7 @@ spec:
     metadata: {labels: {app: migrate}}
     spec: {restartPolicy: Never, containers: [{name: m, image: registry.example.test/migrate:1}]}
 `)
-	m := e.backup(t, archive.Spec{})
-	e.deleteNamespace(t, e.ns)
-	rec, _ := e.restore(t, m, Spec{})
-	requirePhase(t, rec, PhaseCompleted)
+	e.backupAndRestore(t, Spec{})
 	job, err := e.cs.BatchV1().Jobs(e.ns).Get(context.Background(), "migrate", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -224,3 +224,14 @@ func (e *env) ensureWidgets(t *testing.T) {
 func namespaceNamed(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
+
+// backupAndRestore backs up the test namespace, deletes it, restores the
+// backup with spec and requires the restore to complete.
+func (e *env) backupAndRestore(t *testing.T, spec Spec) (*Record, map[string]Outcome) {
+	t.Helper()
+	m := e.backup(t, archive.Spec{})
+	e.deleteNamespace(t, e.ns)
+	rec, outs := e.restore(t, m, spec)
+	requirePhase(t, rec, PhaseCompleted)
+	return rec, outs
+}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -88,5 +90,34 @@ func (cp *ControlPlane) apply(ctx context.Context, manifests []byte, namespace s
 			return nil, fmt.Errorf("create %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 		}
 		created = append(created, out)
+	}
+}
+
+// CreateConfigMaps creates n ConfigMaps named cm-00000... in a namespace,
+// each with one value of size bytes, with several clients at once.
+func (cp *ControlPlane) CreateConfigMaps(t testing.TB, ns string, n, size int) {
+	t.Helper()
+	cs := cp.Clientset(t)
+	value := strings.Repeat("x", size)
+	const writers = 16
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			var err error
+			for i := w; i < n && err == nil; i += writers {
+				cm := &corev1.ConfigMap{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", i)},
+					Data:       map[string]string{"k": value},
+				}
+				_, err = cs.CoreV1().ConfigMaps(ns).Create(context.Background(), cm,
+					metav1.CreateOptions{})
+			}
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
