@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cairn-backup/cairn/internal/archive"
+	"github.com/cairn-backup/cairn/internal/location"
 )
 
 // The restore halves of cases whose backup halves are tested in
@@ -135,5 +136,46 @@ func TestCase_BC30(t *testing.T) {
 	}
 	if e.exists(namespacesR, "", infra) {
 		t.Errorf("the excluded namespace %s was created", infra)
+	}
+}
+
+// A restore from a read-only location, as when a new cluster restores
+// what an old one wrote, works and keeps its record with the caller.
+func TestReadOnlyLocation(t *testing.T) {
+	e := newEnv(t)
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1}\n")
+	m := e.backup(t, archive.Spec{})
+	e.deleteNamespace(t, e.ns)
+	ctx := context.Background()
+	ro, err := location.OpenWith(ctx, e.loc.URL, location.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ro.Close() }()
+	req := e.request(m, Spec{})
+	req.Location = ro
+	rec, err := Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requirePhase(t, rec, PhaseCompleted)
+	if !e.exists(configMaps, e.ns, "c1") {
+		t.Error("c1 was not restored")
+	}
+	if ok, _ := e.loc.Exists(ctx, RecordKey(rec.Name)); ok {
+		t.Error("a record was written to a read-only location")
+	}
+	outs, err := Outcomes(ctx, ro, rec, req.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := 0
+	for _, o := range outs {
+		if o.Action == ActionCreate {
+			created++
+		}
+	}
+	if created != rec.Counts.Created || created == 0 {
+		t.Errorf("%d outcomes say created, the record %d", created, rec.Counts.Created)
 	}
 }

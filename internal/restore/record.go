@@ -120,6 +120,9 @@ type Record struct {
 	LogKey      string `json:"logKey"`
 	// Encryption is the scheme of the outcomes and log, "" for none.
 	Encryption string `json:"encryption,omitempty"`
+
+	// local holds the outcomes of a restore whose record is not stored.
+	local []Outcome
 }
 
 // outcomeLog collects outcomes in a temporary file as they happen, so that
@@ -148,6 +151,28 @@ func (l *outcomeLog) add(o Outcome) {
 	l.counts.add(o.Action)
 	if err := l.enc.Encode(o); err != nil && l.err == nil {
 		l.err = err
+	}
+}
+
+// keep reads the outcomes back into the record, for a record that is not
+// stored.
+func (l *outcomeLog) keep(rec *Record) error {
+	if err := errors.Join(l.err, l.w.Flush()); err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	rec.local = []Outcome{}
+	dec := json.NewDecoder(l.f)
+	for {
+		var o Outcome
+		if err := dec.Decode(&o); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read outcomes: %w", err)
+		}
+		rec.local = append(rec.local, o)
 	}
 }
 
@@ -230,6 +255,14 @@ func (r *run) finish(ctx context.Context) (*Record, error) {
 	// and the user needs to know how.
 	ctx = context.WithoutCancel(ctx)
 	loc := r.req.Location
+	if loc.ReadOnly {
+		// A restore from a read-only location (a migration from another
+		// cluster's backups) keeps its record with the caller only.
+		rec.Warnings = append(rec.Warnings, archive.Problem{Action: "record",
+			Reason: "the location is read-only: the record of this restore is not stored"})
+		rec.OutcomesKey, rec.LogKey, rec.Encryption = "", "", ""
+		return rec, r.outcomes.keep(rec)
+	}
 	if err := r.outcomes.upload(ctx, loc, rec.OutcomesKey, r.req.Keys); err != nil {
 		return rec, err
 	}
@@ -348,6 +381,14 @@ func Outcomes(ctx context.Context, loc *location.Location, rec *Record,
 // were recorded, without holding them all in memory.
 func EachOutcome(ctx context.Context, loc *location.Location, rec *Record, keys crypt.Keys,
 	fn func(Outcome) error) error {
+	if rec.local != nil {
+		for _, o := range rec.local {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	rc, err := Open(ctx, loc, rec, rec.OutcomesKey, keys)
 	if err != nil {
 		return err

@@ -212,8 +212,10 @@ func Run(ctx context.Context, req Request) (*Record, error) {
 		return nil, err
 	}
 	uid := archive.NewUID()
-	if err := req.Location.Probe(ctx, keyPrefix(req.Name)+"probe-"+uid); err != nil {
-		return nil, err
+	if !req.Location.ReadOnly {
+		if err := req.Location.Probe(ctx, keyPrefix(req.Name)+"probe-"+uid); err != nil {
+			return nil, err
+		}
 	}
 	req.Keys = recordKeys(req.Keys)
 	r, err := newRun(req, m, uid, start)
