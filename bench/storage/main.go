@@ -5,7 +5,8 @@
 // a throwaway client configuration, checks each with cairn location check,
 // then backs the namespace up to each in turn, plain and encrypted,
 // printing time, throughput and the peak resident memory of the cairn
-// process.
+// process. Last it restores a backup of each location and mode into new
+// namespaces (--namespace-mappings), printing the same for the restores.
 //
 //	go run ./bench/storage
 //	go run ./bench/storage -objects 50000 -size 2048 -runs 5
@@ -37,8 +38,13 @@ const namespace = "bench"
 // bench is what every run needs.
 type bench struct {
 	bin, kubeconfig string
+	cs              kubernetes.Interface
 	recipient       string
+	identityFile    string
 	runs            int
+	// backups names a backup of each location and mode ("s3/age"), for
+	// the restores.
+	backups map[string]string
 }
 
 func main() {
@@ -63,12 +69,17 @@ func run(objects, size, runs int) error {
 	if err := os.Setenv(config.PathEnv, filepath.Join(work, "config.yaml")); err != nil {
 		return err
 	}
-	b := &bench{runs: runs}
+	b := &bench{runs: runs, backups: map[string]string{}}
 	if b.bin, err = benchutil.BuildCairn(work); err != nil {
 		return err
 	}
-	_, b.recipient, err = crypt.Generate()
+	identity, recipient, err := crypt.Generate()
 	if err != nil {
+		return err
+	}
+	b.recipient = recipient
+	b.identityFile = filepath.Join(work, "identity.key")
+	if err := os.WriteFile(b.identityFile, []byte(identity), 0o600); err != nil {
 		return err
 	}
 
@@ -83,12 +94,11 @@ func run(objects, size, runs int) error {
 	}
 	defer func() { _ = cp.Stop() }()
 	b.kubeconfig = cp.Kubeconfig
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
+	if b.cs, err = kubernetes.NewForConfig(cp.RESTConfig()); err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := fill(ctx, cs, objects, size); err != nil {
+	if err := fill(ctx, b.cs, objects, size); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "created %d ConfigMaps in %s\n", objects,
@@ -97,7 +107,10 @@ func run(objects, size, runs int) error {
 	if err := b.addLocations(ctx, srv, work); err != nil {
 		return err
 	}
-	return b.measureAll(ctx)
+	if err := b.measureAll(ctx); err != nil {
+		return err
+	}
+	return b.measureRestores(ctx)
 }
 
 // startS3 starts the S3 test server with one bucket and writes its
@@ -232,6 +245,7 @@ func (b *bench) measure(ctx context.Context, loc string, encrypted bool, run int
 	if err != nil {
 		return err
 	}
+	b.backups[loc+"/"+mode] = name
 	var m struct {
 		Totals struct {
 			Objects int
