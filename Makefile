@@ -23,7 +23,7 @@ build:
 # kubectl once per machine, before any test starts (the first build takes
 # several minutes).
 k8sbin:
-	bash hack/k8sbin.sh
+	@bash hack/k8sbin.sh >/dev/null
 
 # s3bin builds the pinned S3-compatible server (versitygw) that the location
 # tests start on loopback, once per machine.

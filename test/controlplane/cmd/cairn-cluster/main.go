@@ -15,6 +15,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cairn-backup/cairn/test/controlplane"
 )
@@ -71,8 +75,16 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, format+"\n", args...)
 }
 
+// up starts the control plane, or, when the one it started before still
+// answers, prints its kubeconfig again: running it twice loses nothing.
 func up(ctx context.Context) error {
 	dir := stateDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if answers(kubeconfig) {
+		fmt.Println(kubeconfig)
+		logf("the control plane is already running; stop it with: make cluster-down")
+		return nil
+	}
 	if err := down(); err != nil {
 		return err
 	}
@@ -106,4 +118,22 @@ func run(ctx context.Context, args []string) error {
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// answers reports whether the API server of a kubeconfig answers.
+func answers(kubeconfig string) bool {
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return false
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return false
+	}
+	cfg.Timeout = 3 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false
+	}
+	_, err = dc.ServerVersion()
+	return err == nil
 }
