@@ -169,6 +169,10 @@ func printProblems(w io.Writer, ps []archive.Problem, title string) {
 		if p.Object != nil {
 			subject = p.Object.String()
 		}
+		if subject == "" {
+			fmt.Fprintf(w, "  %s: %s\n", p.Action, p.Reason)
+			continue
+		}
 		fmt.Fprintf(w, "  %s %s: %s\n", p.Action, subject, p.Reason)
 	}
 }

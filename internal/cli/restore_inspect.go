@@ -162,8 +162,13 @@ func countsLine(rec *restore.Record) string {
 	if rec.Spec.DryRun {
 		verb = []string{"to create", "to update"}
 	}
-	return fmt.Sprintf("%d %s, %d %s, %d skipped, %d failed (of %d)",
-		c.Created, verb[0], c.Updated, verb[1], c.Skipped, c.Failed, c.Total)
+	line := fmt.Sprintf("%d %s, %d %s, %d skipped, %d failed (of %d)",
+		c.Created, verb[0], c.Updated, verb[1], c.Skipped, c.Failed, max(rec.Selected, c.Total))
+	if c.Unchecked > 0 {
+		line += fmt.Sprintf("; %d not checked by the server, since their namespace or CRD "+
+			"does not exist yet", c.Unchecked)
+	}
+	return line
 }
 
 // outcomeSource reads the outcomes of a stored restore.

@@ -181,7 +181,7 @@ func (r *run) restoreOne(ctx context.Context, e entry) Outcome {
 		}
 	}
 	if note != "" {
-		return Outcome{Object: target, Action: ActionCreate, Reason: note}
+		return Outcome{Object: target, Action: ActionCreate, Reason: note, Unchecked: true}
 	}
 	r.resolveOwners(ctx, p, target)
 
@@ -260,7 +260,7 @@ func (r *run) defaultServiceAccount(ctx context.Context, c dynamic.ResourceInter
 	}
 	if nsAbsent {
 		return Outcome{Object: target, Action: ActionUpdate, Fields: []string{"imagePullSecrets"},
-			Reason: reasonMerged}, true
+			Reason: reasonMerged, Unchecked: true}, true
 	}
 	deadline := time.Now().Add(defaultServiceAccountWait)
 	for {

@@ -179,3 +179,60 @@ func TestReadOnlyLocation(t *testing.T) {
 		t.Errorf("%d outcomes say created, the record %d", created, rec.Counts.Created)
 	}
 }
+
+// A restore into a mapped namespace beside the original, with the update
+// policy, adds the copy's ServiceAccount to a ClusterRoleBinding and keeps
+// the original's.
+func TestMappedClusterRoleBinding(t *testing.T) {
+	e := newEnv(t)
+	crbs := gvr("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
+	e.cleanupCluster(t, crbs, e.ns+"-reader")
+	e.apply(t, `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app-sa}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: NS-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: app-sa, namespace: NS}]
+`)
+	m := e.backup(t, archive.Spec{})
+	dst := e.ns + "-copy"
+	e.cleanupNamespace(t, dst)
+	rec, outs := e.restore(t, m, Spec{NamespaceMappings: map[string]string{e.ns: dst},
+		ExistingResourcePolicy: PolicyUpdate})
+	requirePhase(t, rec, PhaseCompleted)
+	if o := outs[key("clusterrolebindings", "", e.ns+"-reader")]; o.Action != ActionUpdate {
+		t.Errorf("binding: %+v, want update", o)
+	}
+	crb, err := e.cs.RbacV1().ClusterRoleBindings().Get(context.Background(), e.ns+"-reader",
+		metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range crb.Subjects {
+		got = append(got, s.Namespace+"/"+s.Name)
+	}
+	want := []string{e.ns + "/app-sa", dst + "/app-sa"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("subjects %v, want %v", got, want)
+	}
+}
+
+// A namespace the backup does not hold, named in a filter or a mapping,
+// is most likely a typing mistake: the restore says so.
+func TestUnknownNamespaceWarned(t *testing.T) {
+	e := newEnv(t)
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1}\n")
+	m := e.backup(t, archive.Spec{})
+	rec, _ := e.restore(t, m, Spec{IncludeNamespaces: []string{"no-such-ns"},
+		NamespaceMappings: map[string]string{"typo-ns": "x"}})
+	requirePhase(t, rec, PhaseCompleted)
+	if len(rec.Warnings) != 1 || !strings.Contains(rec.Warnings[0].Reason,
+		"no namespace no-such-ns, typo-ns") {
+		t.Errorf("warnings %v, want one naming no-such-ns and typo-ns", rec.Warnings)
+	}
+}

@@ -3,7 +3,11 @@ package restore
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cairn-backup/cairn/internal/archive"
 )
@@ -38,6 +42,13 @@ func TestDiff(t *testing.T) {
 		{"empty values absent on the server", `{"spec":{"a":"","b":{},"c":[]}}`, `{"spec":{}}`,
 			"", nil},
 		{"numbers as int or float", `{"spec":{"n":3}}`, `{"spec":{"n":3.0}}`, "", nil},
+		{"what the server added to list elements is no difference",
+			`{"spec":{"ports":[{"port":80}]}}`, `{"spec":{"ports":[{"port":80,"nodePort":31000}]}}`,
+			"", nil},
+		{"a changed list element sends the whole list",
+			`{"spec":{"ports":[{"port":80},{"port":81}]}}`,
+			`{"spec":{"ports":[{"port":80,"nodePort":1},{"port":82}]}}`,
+			`{"spec":{"ports":[{"port":80},{"port":81}]}}`, []string{"spec.ports"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,4 +97,22 @@ func TestTiers(t *testing.T) {
 func refOf(group, resource, ns string) archive.ObjectRef {
 	return archive.ObjectRef{Group: group, Version: "v1", Resource: resource, Namespace: ns,
 		Name: "x"}
+}
+
+func TestDefaultName(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 15, 0, 0, time.UTC)
+	tests := []struct{ backup, want string }{
+		{"shop-1", "shop-1-20261204101500"},
+		{strings.Repeat("a", 250), strings.Repeat("a", 238) + "-20261204101500"},
+		{strings.Repeat("a", 237) + "-b", strings.Repeat("a", 237) + "-20261204101500"},
+	}
+	for _, tc := range tests {
+		got := DefaultName(tc.backup, at)
+		if got != tc.want {
+			t.Errorf("DefaultName(%d chars) = %q, want %q", len(tc.backup), got, tc.want)
+		}
+		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+			t.Errorf("%q: %v", got, errs)
+		}
+	}
 }

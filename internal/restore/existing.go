@@ -44,6 +44,17 @@ func (r *run) existing(ctx context.Context, c dynamic.ResourceInterface, p *prep
 	if r.req.Spec.ExistingResourcePolicy != PolicyUpdate {
 		return Outcome{Object: target, Action: ActionSkip, Reason: reasonDiffers, Fields: fields}
 	}
+	if target.Namespace == "" && len(r.req.Spec.NamespaceMappings) > 0 {
+		// A copy beside the original must not take the original's
+		// cluster-scoped objects: a ClusterRoleBinding gains the copy's
+		// subjects, anything else (a PersistentVolume, say) is left alone.
+		if target.Group == "rbac.authorization.k8s.io" && target.Resource == "clusterrolebindings" {
+			return r.mergeSubjects(ctx, c, p, live, target)
+		}
+		return Outcome{Object: target, Action: ActionSkip, Fields: fields,
+			Reason: reasonDiffers + "; cluster-scoped objects are not updated under " +
+				"namespace mappings: the original namespaces may still use them"}
+	}
 	err := r.patch(ctx, c, live.GetName(), patch)
 	if err == nil {
 		return Outcome{Object: target, Action: ActionUpdate, Fields: fields}
@@ -89,12 +100,7 @@ func (r *run) mergeDefaultServiceAccount(ctx context.Context, c dynamic.Resource
 	p *prepared, live *unstructured.Unstructured, target archive.ObjectRef) Outcome {
 	want, _, _ := unstructured.NestedSlice(p.obj.Object, "imagePullSecrets")
 	have, _, _ := unstructured.NestedSlice(live.Object, "imagePullSecrets")
-	merged := slices.Clone(have)
-	for _, s := range want {
-		if !slices.ContainsFunc(have, func(h any) bool { return reflect.DeepEqual(h, s) }) {
-			merged = append(merged, s)
-		}
-	}
+	merged := union(have, want)
 	if len(merged) == len(have) {
 		return Outcome{Object: target, Action: ActionSkip, Reason: reasonSame}
 	}
@@ -106,6 +112,34 @@ func (r *run) mergeDefaultServiceAccount(ctx context.Context, c dynamic.Resource
 		Reason: reasonMerged}
 }
 
+// mergeSubjects adds the subjects of the backed-up ClusterRoleBinding
+// that the live one lacks, and keeps the ones it has.
+func (r *run) mergeSubjects(ctx context.Context, c dynamic.ResourceInterface, p *prepared,
+	live *unstructured.Unstructured, target archive.ObjectRef) Outcome {
+	want, _, _ := unstructured.NestedSlice(p.obj.Object, "subjects")
+	have, _, _ := unstructured.NestedSlice(live.Object, "subjects")
+	merged := union(have, want)
+	if len(merged) == len(have) {
+		return Outcome{Object: target, Action: ActionSkip, Reason: reasonSame}
+	}
+	if err := r.patch(ctx, c, live.GetName(), map[string]any{"subjects": merged}); err != nil {
+		return Outcome{Object: target, Action: ActionFail, Reason: fmt.Sprintf("update: %v", err)}
+	}
+	return Outcome{Object: target, Action: ActionUpdate, Fields: []string{"subjects"},
+		Reason: "subjects added; the existing ones are kept"}
+}
+
+// union returns have with the elements of want it lacks appended.
+func union(have, want []any) []any {
+	merged := slices.Clone(have)
+	for _, w := range want {
+		if !slices.ContainsFunc(merged, func(h any) bool { return equalJSON(h, w) }) {
+			merged = append(merged, w)
+		}
+	}
+	return merged
+}
+
 // diff compares the object to send with the live one. It returns a merge
 // patch that brings live to want, and the paths of the fields that
 // differ. Fields that want leaves out are not compared, so what the
@@ -114,6 +148,24 @@ func (r *run) mergeDefaultServiceAccount(ctx context.Context, c dynamic.Resource
 func diff(want, live any, path string) (any, []string) {
 	if ignored[path] {
 		return nil, nil
+	}
+	if wl, ok := want.([]any); ok {
+		// A list differs as a whole, but its elements are compared as
+		// objects are: what the server added to an element is no change.
+		ll, ok := live.([]any)
+		if ok && len(wl) == len(ll) {
+			same := true
+			for i := range wl {
+				if _, fs := diff(wl[i], ll[i], path); len(fs) > 0 {
+					same = false
+					break
+				}
+			}
+			if same {
+				return nil, nil
+			}
+		}
+		return want, []string{orRoot(path)}
 	}
 	wm, wok := want.(map[string]any)
 	lm, lok := live.(map[string]any)

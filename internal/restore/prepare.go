@@ -164,17 +164,24 @@ func cleanLastApplied(obj *unstructured.Unstructured) {
 	if err := json.Unmarshal([]byte(raw), &last); err != nil {
 		return
 	}
+	_, changed := last["status"]
 	delete(last, "status")
 	if meta, ok := last["metadata"].(map[string]any); ok {
 		for _, f := range append(slices.Clone(serverFields), "managedFields") {
-			delete(meta, f)
+			if _, found := meta[f]; found {
+				changed = true
+				delete(meta, f)
+			}
 		}
+	}
+	if !changed {
+		return // kept byte for byte, as kubectl wrote it
 	}
 	clean, err := json.Marshal(last)
 	if err != nil {
 		return
 	}
-	ann[lastApplied] = string(clean)
+	ann[lastApplied] = string(clean) + "\n"
 	obj.SetAnnotations(ann)
 }
 

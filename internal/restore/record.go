@@ -72,6 +72,9 @@ type Outcome struct {
 	// Fields are the fields in which an existing object differs from the
 	// backup, or that an update could not change.
 	Fields []string `json:"fields,omitempty"`
+	// Unchecked marks a dry-run outcome the server could not judge: the
+	// object's namespace or CRD would be created by the restore first.
+	Unchecked bool `json:"unchecked,omitempty"`
 }
 
 // Counts sums outcomes by action.
@@ -81,10 +84,16 @@ type Counts struct {
 	Updated int `json:"updated"`
 	Skipped int `json:"skipped"`
 	Failed  int `json:"failed"`
+	// Unchecked counts dry-run outcomes the server could not judge.
+	Unchecked int `json:"unchecked,omitempty"`
 }
 
-func (c *Counts) add(a Action) {
+func (c *Counts) add(o Outcome) {
+	a := o.Action
 	c.Total++
+	if o.Unchecked {
+		c.Unchecked++
+	}
 	switch a {
 	case ActionCreate:
 		c.Created++
@@ -111,7 +120,9 @@ type Record struct {
 	Phase         Phase     `json:"phase"`
 	StartTime     time.Time `json:"startTime"`
 	EndTime       time.Time `json:"endTime"`
-	Counts        Counts    `json:"counts"`
+	// Selected is the number of objects of the backup the restore took.
+	Selected int    `json:"selected"`
+	Counts   Counts `json:"counts"`
 	// Warnings and Errors hold the first problems met, at most 1000 each.
 	Warnings []archive.Problem `json:"warnings,omitempty"`
 	Errors   []archive.Problem `json:"errors,omitempty"`
@@ -148,7 +159,7 @@ func newOutcomeLog(dir string) (*outcomeLog, error) {
 func (l *outcomeLog) add(o Outcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.counts.add(o.Action)
+	l.counts.add(o)
 	if err := l.enc.Encode(o); err != nil && l.err == nil {
 		l.err = err
 	}
@@ -227,6 +238,7 @@ func (r *run) finish(ctx context.Context) (*Record, error) {
 	rec := r.record
 	rec.EndTime = r.req.Clock().UTC().Truncate(time.Second)
 	rec.Counts = r.outcomes.counts
+	rec.Selected = int(r.req.Progress.Total.Load())
 	rec.Phase = PhaseCompleted
 	if rec.Counts.Failed > 0 || len(rec.Errors) > 0 {
 		rec.Phase = PhasePartiallyFailed

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,9 +155,14 @@ func (r *Request) defaults() {
 	}
 }
 
-// DefaultName names a restore of a backup started at t.
+// DefaultName names a restore of a backup started at t. The backup's
+// name is shortened when needed, so that the result is a valid name.
 func DefaultName(backupName string, t time.Time) string {
-	return backupName + "-" + t.UTC().Format("20060102150405")
+	stamp := "-" + t.UTC().Format("20060102150405")
+	if limit := validation.DNS1123SubdomainMaxLength - len(stamp); len(backupName) > limit {
+		backupName = strings.TrimRight(backupName[:limit], "-.")
+	}
+	return backupName + stamp
 }
 
 func (r *Request) validate() error {
@@ -176,7 +182,13 @@ func (r *Request) validate() error {
 		return fmt.Errorf("include cluster resources %q: must be auto, true or false",
 			r.Spec.IncludeClusterResources)
 	}
+	targets := map[string]string{}
 	for src, dst := range r.Spec.NamespaceMappings {
+		if other, taken := targets[dst]; taken {
+			return fmt.Errorf("namespace mappings %s:%s and %s:%s restore two namespaces "+
+				"into one", other, dst, src, dst)
+		}
+		targets[dst] = src
 		for _, ns := range []string{src, dst} {
 			if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 				return fmt.Errorf("namespace mapping %s:%s: %q %s", src, dst, ns, errs[0])
@@ -256,16 +268,9 @@ func checkBackup(ctx context.Context, req Request, m *archive.Manifest) error {
 func joinProblems(ps []string) string {
 	const most = 3
 	if len(ps) > most {
-		return fmt.Sprintf("%s; and %d more", joinProblems(ps[:most]), len(ps)-most)
+		return fmt.Sprintf("%s; and %d more", strings.Join(ps[:most], "; "), len(ps)-most)
 	}
-	s := ""
-	for i, p := range ps {
-		if i > 0 {
-			s += "; "
-		}
-		s += p
-	}
-	return s
+	return strings.Join(ps, "; ")
 }
 
 // recordKeys returns keys that encrypt the restore's outcomes and log

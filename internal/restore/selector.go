@@ -3,6 +3,8 @@ package restore
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -62,6 +64,8 @@ type selector struct {
 	// everything is true when auto mode takes every cluster-scoped object.
 	everything bool
 
+	// seen holds every namespace the backup has objects of.
+	seen map[string]bool
 	// What the selected namespaced objects depend on.
 	usedNamespaces map[string]bool
 	crds           map[string]bool // CRD names: resource.group
@@ -103,6 +107,7 @@ func newSelector(spec Spec, m *archive.Manifest, known []cluster.Resource) (*sel
 		everything: spec.IncludeClusterResources == archive.ClusterResourcesTrue ||
 			spec.IncludeClusterResources == archive.ClusterResourcesAuto &&
 				ns.All() && lbl.Empty(),
+		seen:           map[string]bool{},
 		usedNamespaces: map[string]bool{},
 		crds:           map[string]bool{},
 		volumes:        map[string]bool{},
@@ -122,6 +127,7 @@ func (s *selector) typeSelected(ref archive.ObjectRef) bool {
 
 // namespaced returns the metadata of a selected namespaced object, or nil.
 func (s *selector) namespaced(e entry) *objectMeta {
+	s.seen[e.Ref.Namespace] = true
 	if !s.namespaces.Match(e.Ref.Namespace) || !s.typeSelected(e.Ref) {
 		return nil
 	}
@@ -156,6 +162,7 @@ func (s *selector) clusterScoped(e entry) *objectMeta {
 	}
 	gr := groupResource(e.Ref.Group, e.Ref.Resource)
 	if gr == "namespaces" {
+		s.seen[e.Ref.Name] = true
 		// A Namespace object goes with its namespace, whatever the mode:
 		// it carries the labels that admission policies look for.
 		return when(s.namespaces.Match(e.Ref.Name) &&
@@ -195,4 +202,23 @@ func when(ok bool, m *objectMeta) *objectMeta {
 func refResource(ref archive.ObjectRef) cluster.Resource {
 	return cluster.Resource{GroupVersionResource: schema.GroupVersionResource{
 		Group: ref.Group, Version: ref.Version, Resource: ref.Resource}}
+}
+
+// unknownNamespaces returns the namespaces the spec names, in include
+// filters without wildcards and as mapping sources, that the backup does
+// not hold: most likely typing mistakes.
+func (s *selector) unknownNamespaces() []string {
+	var out []string
+	for _, ns := range s.spec.IncludeNamespaces {
+		if !strings.ContainsAny(ns, "*?[") && !s.seen[ns] {
+			out = append(out, ns)
+		}
+	}
+	for src := range s.spec.NamespaceMappings {
+		if !s.seen[src] && !slices.Contains(out, src) {
+			out = append(out, src)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/backup"
@@ -247,7 +248,19 @@ func (r *run) read(ctx context.Context) error {
 			return err
 		}
 	}
-	return held.each(func(e entry) error { return r.take(sp, e, sel.clusterScoped(e)) })
+	if err := held.each(func(e entry) error {
+		return r.take(sp, e, sel.clusterScoped(e))
+	}); err != nil {
+		return err
+	}
+	if unknown := sel.unknownNamespaces(); len(unknown) > 0 {
+		reason := fmt.Sprintf("the backup holds no namespace %s; check the spelling "+
+			"(cairn backup describe %s lists what it holds)",
+			strings.Join(unknown, ", "), r.manifest.Name)
+		r.log.Warn(reason)
+		r.warn(archive.Problem{Action: "select", Reason: reason})
+	}
+	return nil
 }
 
 // take spools a selected entry into its tier and notes what others need.
