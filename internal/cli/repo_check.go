@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,8 @@ func newRepoCheckCommand(_ *globalOptions) *cobra.Command {
 		Long: `Verify that every index opens, every indexed pack exists with the header the
 index records, and every snapshot's chunks are indexed. --read-data reads all
 packs whole, --read-data=PERCENT a random share of them, and checks each
-chunk. It exits with code 1 when it finds an error.`,
+chunk. It exits with code 1 when it finds an error, and then lists the files
+of each snapshot that damaged packs make impossible to restore.`,
 		Example: `  cairn repo check --repo /srv/repo
   cairn repo check --repo /srv/repo --read-data
   cairn repo check --repo /srv/repo --read-data=10 -o json`,
@@ -89,6 +91,10 @@ func (o *repoCheckOptions) printText(w io.Writer, rep *repository.CheckReport) {
 	}
 	for _, p := range rep.Errors {
 		fmt.Fprintf(w, "error: %s: %s\n", p.Object, p.Message)
+	}
+	for _, a := range rep.Affected {
+		fmt.Fprintf(w, "affected: snapshot %s: %s (in %s)\n", a.Snapshot.Short(), a.Path,
+			strings.Join(a.Objects, ", "))
 	}
 	if rep.OK() {
 		fmt.Fprintln(w, "No errors found")

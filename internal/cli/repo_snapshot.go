@@ -19,6 +19,7 @@ type repoSnapshotOptions struct {
 	parent   string
 	noParent bool
 	workers  int
+	failOn   bool
 }
 
 func newRepoSnapshotCommand(_ *globalOptions) *cobra.Command {
@@ -28,10 +29,16 @@ func newRepoSnapshotCommand(_ *globalOptions) *cobra.Command {
 		Short: "Store a folder as a new snapshot",
 		Long: `Store a folder as a new snapshot. Only new chunks are uploaded. Files whose
 size, mtime, ctime and inode match the parent snapshot (by default the newest
-of the same host and folder) are not read again.`,
+of the same host and folder) are not read again.
+
+An entry that cannot be read (no permission, an I/O error) is left out and
+listed with the operation and the error; the snapshot is then stored as
+PartiallyFailed and the command exits with code 1. With --fail-on-unreadable
+such an entry fails the whole snapshot instead, and none is stored.`,
 		Example: `  cairn repo snapshot /var/lib/data --repo /srv/repo
   cairn repo snapshot ./data --repo s3://bucket/repo?region=eu-west-1 --tag nightly
-  cairn repo snapshot /data --repo /srv/repo --no-parent -o json`,
+  cairn repo snapshot /data --repo /srv/repo --no-parent -o json
+  cairn repo snapshot /data --repo /srv/repo --fail-on-unreadable`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.repo.validate(); err != nil {
@@ -52,6 +59,8 @@ of the same host and folder) are not read again.`,
 	f.StringVar(&o.parent, "parent", "", "snapshot whose file metadata spares reading unchanged files")
 	f.BoolVar(&o.noParent, "no-parent", false, "read every file")
 	f.IntVar(&o.workers, "workers", 2, "files read at once")
+	f.BoolVar(&o.failOn, "fail-on-unreadable", false,
+		"fail, storing no snapshot, when an entry cannot be read")
 	return cmd
 }
 
@@ -63,7 +72,7 @@ func (o *repoSnapshotOptions) run(ctx context.Context, w io.Writer, folder strin
 	defer closeLocation(l)
 
 	opts := repository.BackupOptions{Hostname: o.host, Tags: o.tags, NoParent: o.noParent,
-		Workers: o.workers, Progress: &repository.Progress{}}
+		Workers: o.workers, Progress: &repository.Progress{}, FailOnUnreadable: o.failOn}
 	if o.parent != "" {
 		if opts.Parent, err = r.FindSnapshot(ctx, o.parent); err != nil {
 			return err
@@ -75,15 +84,22 @@ func (o *repoSnapshotOptions) run(ctx context.Context, w io.Writer, folder strin
 	})
 	snap, err := r.Backup(ctx, folder, opts)
 	display.Stop()
-	if err != nil {
+	if snap == nil {
 		return err
 	}
 	if o.out.structured() {
-		return o.out.print(w, snap)
+		if perr := o.out.print(w, snap); perr != nil {
+			return perr
+		}
+		return err
+	}
+	for _, e := range snap.Errors {
+		fmt.Fprintf(w, "unreadable: %s: %s: %s\n", e.Path, e.Action, e.Reason)
 	}
 	s := snap.Summary
-	fmt.Fprintf(w, "Snapshot %s of %s: %d files, %d folders, %s; %s new, %s stored in %d packs, %s\n",
-		snap.ID.Short(), snap.Path, s.Files, s.Dirs, humanBytes(s.Bytes), humanBytes(s.NewBytes),
-		humanBytes(s.StoredBytes), s.Packs, s.Duration.Round(1e6))
-	return nil
+	fmt.Fprintf(w, "Snapshot %s of %s %s: %d files, %d folders, %s; %s new, %s stored in %d "+
+		"packs, %s\n", snap.ID.Short(), snap.Path, snap.Status(), s.Files, s.Dirs,
+		humanBytes(s.Bytes), humanBytes(s.NewBytes), humanBytes(s.StoredBytes), s.Packs,
+		s.Duration.Round(1e6))
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type BackupOptions struct {
 	// IndexFlushPacks is how many stored packs trigger an index object; an
 	// interrupted backup leaves at most this many packs unindexed.
 	IndexFlushPacks int
+	// FailOnUnreadable makes an entry that cannot be read fail the whole
+	// backup, with no snapshot stored. By default the entry is left out,
+	// listed in Snapshot.Errors, and the snapshot is PartiallyFailed.
+	FailOnUnreadable bool
 }
 
 // Progress counts files and bytes as a backup or restore runs.
@@ -40,14 +45,16 @@ type Progress struct {
 
 // backup is the state of one running backup.
 type backup struct {
-	r    *Repository
-	ix   *Index
-	up   *uploader
-	opts BackupOptions
-	jobs chan *fileJob
+	r      *Repository
+	source string
+	ix     *Index
+	up     *uploader
+	opts   BackupOptions
+	jobs   chan *fileJob
 
-	mu      sync.Mutex
-	claimed map[ID]struct{}
+	mu       sync.Mutex
+	claimed  map[ID]struct{}
+	outcomes []Outcome // entries left out
 
 	treeMu   sync.Mutex
 	trees    *packer
@@ -56,7 +63,7 @@ type backup struct {
 	failOnce sync.Once
 	failed   error
 
-	files, dirs, bytes, newBytes, dataBlobs, treeBlobs, skipped atomic.Int64
+	files, dirs, bytes, newBytes, dataBlobs, treeBlobs, skipped, read atomic.Int64
 }
 
 // fileJob asks a worker to read one regular file into its node.
@@ -95,6 +102,12 @@ func (r *Repository) Backup(ctx context.Context, source string,
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", source, err)
 	}
+	if len(snap.Errors) > 0 {
+		first := snap.Errors[0]
+		return snap, fmt.Errorf("backup %s: snapshot %s is %s: %w: %d, the first %s: %s: %s",
+			source, snap.ID.Short(), StatusPartiallyFailed, ErrIncomplete, len(snap.Errors),
+			first.Path, first.Action, first.Reason)
+	}
 	return snap, nil
 }
 
@@ -107,7 +120,7 @@ func (r *Repository) backupSession(ctx context.Context, source string, rootInfo 
 	}
 	parent, parentTree := r.backupParent(ctx, ix, source, o)
 
-	b := &backup{r: r, ix: ix, opts: o, claimed: map[ID]struct{}{},
+	b := &backup{r: r, source: source, ix: ix, opts: o, claimed: map[ID]struct{}{},
 		up: newUploader(r, ix, o.IndexFlushPacks)}
 	root, tree, err := b.run(ctx, source, rootInfo, parentTree)
 	if err != nil {
@@ -115,7 +128,8 @@ func (r *Repository) backupSession(ctx context.Context, source string, rootInfo 
 	}
 
 	snap := &Snapshot{ID: randomID(), Time: start, Hostname: o.Hostname, Path: source,
-		Tags: o.Tags, Root: root, Tree: tree, Session: sess.ID, Summary: b.summary()}
+		Tags: o.Tags, Root: root, Tree: tree, Session: sess.ID, Summary: b.summary(),
+		Errors: b.sortedOutcomes()}
 	if parent != nil {
 		snap.Parent = &parent.ID
 	}
@@ -235,7 +249,8 @@ func (b *backup) done(ctx context.Context, w *worker, d *dirState) {
 		if ctx.Err() != nil {
 			return
 		}
-		id, err := b.saveTree(ctx, w, &Tree{Nodes: d.nodes})
+		nodes := slices.DeleteFunc(d.nodes, func(n Node) bool { return n.omit })
+		id, err := b.saveTree(ctx, w, &Tree{Nodes: nodes})
 		if err != nil {
 			b.cancel(err)
 			return
@@ -253,12 +268,17 @@ func (b *backup) done(ctx context.Context, w *worker, d *dirState) {
 // subfolders, without waiting for any file.
 func (b *backup) walkDir(ctx context.Context, w *worker, dir string, parent *Tree,
 	d *dirState) error {
+	d.pending.Store(1)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		if d.slot == nil {
+			return err // the folder backed up itself
+		}
+		if err := b.unreadable(dir, "readdir", err); err != nil {
+			return err
+		}
 	}
 	d.nodes = make([]Node, 0, len(entries))
-	d.pending.Store(1)
 	for _, e := range entries {
 		if err := context.Cause(ctx); err != nil {
 			return err
@@ -270,11 +290,17 @@ func (b *backup) walkDir(ctx context.Context, w *worker, dir string, parent *Tre
 			continue
 		}
 		if err != nil {
-			return err
+			if err := b.unreadable(path, "lstat", err); err != nil {
+				return err
+			}
+			continue
 		}
 		n, err := nodeFromInfo(path, e.Name(), fi)
 		if err != nil {
-			return err
+			if err := b.unreadable(path, actionOf(err, "xattr"), err); err != nil {
+				return err
+			}
+			continue
 		}
 		d.nodes = append(d.nodes, n) // capacity is enough: never moves
 		if err := b.walkNode(ctx, w, path, fi, parent, d, &d.nodes[len(d.nodes)-1]); err != nil {
@@ -419,6 +445,6 @@ func (b *backup) summary() Summary {
 		Files: b.files.Load(), Dirs: b.dirs.Load(), Bytes: b.bytes.Load(),
 		NewBytes: b.newBytes.Load(), StoredBytes: b.up.stored.Load(),
 		DataBlobs: b.dataBlobs.Load(), TreeBlobs: b.treeBlobs.Load(),
-		Packs: b.up.packs.Load(), Skipped: b.skipped.Load(),
+		Packs: b.up.packs.Load(), Skipped: b.skipped.Load(), FilesRead: b.read.Load(),
 	}
 }

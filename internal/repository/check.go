@@ -2,7 +2,6 @@ package repository
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -36,6 +35,11 @@ type CheckReport struct {
 	WriteOnly    bool      `json:"writeOnly,omitempty"`
 	Errors       []Problem `json:"errors,omitempty"`
 	Warnings     []Problem `json:"warnings,omitempty"`
+	// Affected lists the snapshots' files whose data lies in damaged packs
+	// and has no other copy; they cannot be restored.
+	Affected []AffectedFile `json:"affected,omitempty"`
+
+	bad map[ID]bool // damaged packs
 }
 
 // OK reports whether check found no errors.
@@ -43,6 +47,15 @@ func (c *CheckReport) OK() bool { return len(c.Errors) == 0 }
 
 func (c *CheckReport) fail(obj string, err error) {
 	c.Errors = append(c.Errors, Problem{Object: obj, Message: err.Error()})
+}
+
+// damaged records an error about a pack and remembers the pack.
+func (c *CheckReport) damaged(id ID, err error) {
+	c.fail(packKey(id), err)
+	if c.bad == nil {
+		c.bad = map[ID]bool{}
+	}
+	c.bad[id] = true
 }
 
 func (c *CheckReport) warn(obj, msg string) {
@@ -89,6 +102,11 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckReport, e
 	if o.ReadDataPercent > 0 {
 		r.readData(ctx, rep, packs, o.ReadDataPercent)
 	}
+	if len(rep.bad) > 0 && r.CanRead() {
+		if err := r.findAffected(ctx, rep, packs); err != nil {
+			return nil, err
+		}
+	}
 	return rep, ctx.Err()
 }
 
@@ -133,23 +151,24 @@ func (r *Repository) checkPacks(ctx context.Context, rep *CheckReport, packs []i
 	for _, p := range packs {
 		indexed[p.ID] = true
 		rep.Packs++
-		key := packKey(p.ID)
 		size, ok := sizes[p.ID]
 		switch {
 		case !ok:
-			rep.fail(key, errors.New("indexed pack is missing"))
+			rep.damaged(p.ID, fmt.Errorf("indexed pack is missing: %w (index says %d bytes)",
+				ErrNotFound, p.Size))
 			continue
 		case size != p.Size:
-			rep.fail(key, fmt.Errorf("pack has %d bytes, index says %d", size, p.Size))
+			rep.damaged(p.ID, fmt.Errorf("%w: pack has %d bytes, index says %d", ErrCorrupt,
+				size, p.Size))
 			continue
 		}
 		tail, err := r.readPackTail(ctx, p.ID, size)
 		if err != nil {
-			rep.fail(key, err)
+			rep.damaged(p.ID, err)
 			continue
 		}
 		if !sameBlobs(tail.blobs, p.Blobs) {
-			rep.fail(key, fmt.Errorf("%w: pack header and index disagree", ErrCorrupt))
+			rep.damaged(p.ID, fmt.Errorf("%w: pack header and index disagree", ErrCorrupt))
 		}
 	}
 	for id := range sizes {
@@ -213,8 +232,8 @@ func (r *Repository) readData(ctx context.Context, rep *CheckReport, packs []ind
 			return
 		}
 		rep.PacksRead++
-		if err := r.readPack(ctx, p); err != nil {
-			rep.fail(packKey(p.ID), err)
+		if err := r.readPack(ctx, p); err != nil && !rep.bad[p.ID] {
+			rep.damaged(p.ID, err)
 		}
 	}
 }

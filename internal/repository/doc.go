@@ -70,7 +70,10 @@
 // Backups take no lock. Each writes its session object first, then reads
 // the prune marks and index, and never deduplicates against condemned
 // packs. A restore writes a session too, and reads each blob from a pack
-// that no mark condemns whenever one holds it.
+// that no mark condemns whenever one holds it. Both also list data/ and set
+// aside indexed packs that are missing or of another size than indexed:
+// a backup stores their blobs again, a restore reads those from the new
+// copies.
 //
 // Prune (one at a time, under locks/prune) works in two phases. It sweeps
 // the marks of earlier prunes that no live session predates (live: no end

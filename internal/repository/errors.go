@@ -25,3 +25,13 @@ var (
 	// ErrPruneRunning is returned when another prune holds the prune lock.
 	ErrPruneRunning = errors.New("another prune is running")
 )
+
+// ErrIncomplete is returned, together with the result, by a backup or
+// restore that left out entries it could not read or write. The result
+// (Snapshot.Errors, RestoreStats.Items) names each one; everything else was
+// stored or restored.
+var ErrIncomplete = errors.New("some entries were left out")
+
+// ErrUnreadable fails a backup run with FailOnUnreadable that met an entry
+// it could not read.
+var ErrUnreadable = errors.New("entry cannot be read")

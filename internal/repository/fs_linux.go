@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -166,31 +167,79 @@ func makeSpecial(path string, n *Node) error {
 	return unix.Mknod(path, mode|0o600, int(n.Rdev))
 }
 
-// restoreMeta sets owner, mode, xattrs and times on a restored entry. Owner
-// changes that the process may not make are skipped, as tar does for
-// unprivileged users.
+// restoreMeta gives a restored entry the owner, mode, xattrs and times of
+// its node. It changes only what differs, so restoring over an entry that
+// already matches leaves even its ctime. Owner changes that the process may
+// not make are skipped, as tar does for unprivileged users.
 func restoreMeta(path string, n *Node, chown bool) error {
-	if chown {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return err
+	}
+	if chown && (st.Uid != n.UID || st.Gid != n.GID) {
 		if err := os.Lchown(path, int(n.UID), int(n.GID)); err != nil &&
 			!errors.Is(err, unix.EPERM) {
 			return err
 		}
+		st.Mode = 0 // chown may clear setuid and setgid
 	}
-	if n.Type != NodeSymlink {
+	if n.Type != NodeSymlink && st.Mode&0o7777 != n.Mode {
 		if err := unix.Chmod(path, n.Mode); err != nil {
 			return err
 		}
 	}
-	for _, x := range n.Xattrs {
-		err := unix.Lsetxattr(path, x.Name, x.Value, 0)
-		if err != nil && !errors.Is(err, unix.ENOTSUP) && !errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("xattr %s: %w", x.Name, err)
-		}
+	if err := restoreXattrs(path, n.Xattrs); err != nil {
+		return err
 	}
 	atime := n.ATime
 	if atime == 0 {
 		atime = n.MTime
 	}
+	if st.Mtim.Nano() == n.MTime {
+		return nil
+	}
 	ts := []unix.Timespec{unix.NsecToTimespec(atime), unix.NsecToTimespec(n.MTime)}
 	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func restoreXattrs(path string, xs []Xattr) error {
+	if len(xs) == 0 {
+		return nil
+	}
+	have, err := readXattrs(path)
+	if err != nil {
+		have = nil
+	}
+	for _, x := range xs {
+		if slices.ContainsFunc(have, func(h Xattr) bool {
+			return h.Name == x.Name && bytes.Equal(h.Value, x.Value)
+		}) {
+			continue
+		}
+		err := unix.Lsetxattr(path, x.Name, x.Value, 0)
+		if err != nil && !errors.Is(err, unix.ENOTSUP) && !errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("xattr %s: %w", x.Name, err)
+		}
+	}
+	return nil
+}
+
+// matches reports whether the entry at path, with its lstat result, already
+// holds what n records (see ExistingPolicy).
+func matches(path string, fi fs.FileInfo, n *Node) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	switch n.Type {
+	case NodeDir:
+		return fi.IsDir()
+	case NodeFile:
+		return fi.Mode().IsRegular() && st.Size == n.Size && st.Mtim.Nano() == n.MTime
+	case NodeSymlink:
+		target, err := os.Readlink(path)
+		return fi.Mode()&fs.ModeSymlink != 0 && err == nil && target == n.LinkTarget
+	}
+	got, err := nodeFromInfo(path, "", fi)
+	return err == nil && got.Type == n.Type && got.Rdev == n.Rdev
 }

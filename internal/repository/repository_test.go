@@ -29,19 +29,6 @@ func TestRoundTripEveryKind(t *testing.T) {
 	}
 }
 
-func TestRestoreRefusesNonEmptyTarget(t *testing.T) {
-	r, _ := newTestRepo(t, InitOptions{})
-	snap, err := r.Backup(t.Context(), dataTree(t, 1, 3), BackupOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := t.TempDir()
-	writeFile(t, filepath.Join(dst, "x"), []byte("x"))
-	if _, err := r.Restore(t.Context(), snap, dst, RestoreOptions{}); err == nil {
-		t.Fatal("restore into a non-empty folder succeeded")
-	}
-}
-
 func TestOpenWrongPassword(t *testing.T) {
 	_, dir := newTestRepo(t, InitOptions{})
 	_, err := Open(t.Context(), openBucket(t, dir), Credentials{Password: "nope"}, nil)

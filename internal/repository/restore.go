@@ -3,13 +3,14 @@ package repository
 import (
 	"cmp"
 	"context"
-	"crypto/cipher"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -20,28 +21,70 @@ type RestoreOptions struct {
 	Workers int
 	// Progress, when set, is updated while the restore runs.
 	Progress *Progress
+	// Existing decides what happens to entries already in the target.
+	Existing ExistingPolicy
+	// Paths, when set, restores only these entries of the snapshot, given
+	// relative to its folder with slashes, with everything below them and
+	// the folders on the way to them. A hard link restored without the
+	// other names of its file becomes a regular file.
+	Paths []string
 }
 
-// RestoreStats counts what a restore wrote.
+// ExistingPolicy decides what a restore does with an entry that is already
+// in the target. An entry matches the snapshot when it has the same type
+// and, for files, the same size and mtime; for symlinks, the same target;
+// for hard links, the same inode as the other names. Contents are not
+// compared: a file changed in place with its size and mtime kept looks
+// unchanged. Entries of the target that the snapshot lacks are left alone.
+type ExistingPolicy string
+
+// The policies for existing entries.
+const (
+	// KeepMatching, the default, keeps matching entries, giving them the
+	// snapshot's metadata, and reports every other existing entry as failed
+	// without changing it. Restoring twice into one folder changes nothing.
+	KeepMatching ExistingPolicy = ""
+	// Overwrite keeps matching entries and replaces the others.
+	Overwrite ExistingPolicy = "overwrite"
+	// SkipExisting leaves every existing entry as it is, metadata included,
+	// and reports it as skipped; it still restores what is missing inside
+	// existing folders.
+	SkipExisting ExistingPolicy = "skip"
+)
+
+// RestoreStats counts what a restore wrote, and lists the entries that it
+// skipped or could not restore.
 type RestoreStats struct {
-	Files int64 `json:"files"`
-	Dirs  int64 `json:"dirs"`
-	Bytes int64 `json:"bytes"`
+	Files     int64     `json:"files"`
+	Dirs      int64     `json:"dirs"`
+	Bytes     int64     `json:"bytes"`
+	Unchanged int64     `json:"unchanged"`
+	Skipped   int64     `json:"skipped"`
+	Failed    int64     `json:"failed"`
+	Items     []Outcome `json:"items,omitempty"`
 }
 
 // restore is the plan and state of one restore.
 type restore struct {
-	r     *Repository
-	ix    *Index
-	opts  RestoreOptions
-	stats RestoreStats
+	r      *Repository
+	ix     *Index
+	opts   RestoreOptions
+	target string
+	chown  bool
 
-	files []string             // paths of regular files with content
-	packs map[ID][]chunkTarget // what to write from each pack
-	links [][2]string          // hard links to make: old name, new name
-	inode map[[2]uint64]string // first path of each hard-linked inode
-	meta  []metaItem           // entries whose metadata is set at the end
-	sizes map[ID]indexPack     // pack sizes
+	files  []string             // paths of regular files with content
+	packs  map[ID][]chunkTarget // what to write from each pack
+	links  []linkItem           // hard links to make
+	inode  map[[2]uint64]string // first path of each hard-linked inode
+	meta   []metaItem           // entries whose metadata is set at the end
+	sizes  map[ID]indexPack     // pack sizes
+	modes  []metaItem           // existing folders opened for writing, to close again
+	opened map[string]bool      // folders openUp has looked at
+
+	mu       sync.Mutex
+	stats    RestoreStats
+	failed   map[string]bool
+	firstErr error
 }
 
 // chunkTarget is one place a blob is written to.
@@ -56,11 +99,22 @@ type metaItem struct {
 	node *Node
 }
 
-// Restore writes the snapshot's folder to target, which must be empty or
-// missing. Files are created first, then packs are read in parallel and each
-// chunk is written where it belongs with WriteAt, in whatever order packs
-// arrive; holes are never written, so sparse files stay sparse. Every chunk
-// is authenticated and its id checked, and corrupt data stops the restore.
+type linkItem struct {
+	from, to string
+}
+
+// Restore writes the snapshot's folder to target, creating it if needed.
+// Entries already in target are treated as o.Existing says. Files are
+// created first, then packs are read in parallel and each chunk is written
+// where it belongs with WriteAt, in whatever order packs arrive; holes are
+// never written, so sparse files stay sparse. Every chunk is authenticated
+// and its id checked.
+//
+// An entry that cannot be restored, because its data is missing or corrupt
+// in the repository or the target refuses it, does not stop the others: a
+// file is never left short or filled with zeros but removed, and the
+// returned stats list it. The error then wraps ErrIncomplete and the first
+// entry's error; the stats are returned with it.
 //
 // A restore records a session, as a backup does, so that a prune running
 // meanwhile deletes none of the packs it reads. Where the session cannot be
@@ -81,42 +135,114 @@ func (r *Repository) Restore(ctx context.Context, snap *Snapshot, target string,
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", snap.ID.Short(), err)
 	}
-	rs := &restore{r: r, ix: ix, opts: o, packs: map[ID][]chunkTarget{},
-		inode: map[[2]uint64]string{}, sizes: map[ID]indexPack{}}
-	if err := rs.run(ctx, snap, target); err != nil {
+	rs := &restore{r: r, ix: ix, opts: o, target: target, chown: os.Geteuid() == 0,
+		packs: map[ID][]chunkTarget{}, inode: map[[2]uint64]string{},
+		sizes: map[ID]indexPack{}, failed: map[string]bool{}, opened: map[string]bool{}}
+	if err := rs.run(ctx, snap); err != nil {
 		return nil, fmt.Errorf("restore %s to %s: %w", snap.ID.Short(), target, err)
+	}
+	if rs.stats.Failed > 0 {
+		first := rs.stats.Items[slices.IndexFunc(rs.stats.Items, func(o Outcome) bool {
+			return o.Result == ResultFailed
+		})]
+		return &rs.stats, fmt.Errorf("restore %s to %s: %w: %d failed, the first %s: %w",
+			snap.ID.Short(), target, ErrIncomplete, rs.stats.Failed, first.Path, rs.firstErr)
 	}
 	return &rs.stats, nil
 }
 
-func (rs *restore) run(ctx context.Context, snap *Snapshot, target string) error {
-	if err := os.MkdirAll(target, 0o700); err != nil {
+func (rs *restore) run(ctx context.Context, snap *Snapshot) error {
+	_, err := os.Lstat(rs.target)
+	existed := err == nil
+	if err := os.MkdirAll(rs.target, 0o700); err != nil {
 		return err
 	}
-	if ents, err := os.ReadDir(target); err != nil {
-		return err
-	} else if len(ents) > 0 {
-		return errors.New("target folder is not empty")
-	}
-	if err := rs.plan(ctx, snap.Tree, target); err != nil {
+	if err := rs.plan(ctx, snap.Tree, rs.target); err != nil {
 		return err
 	}
 	if err := rs.writeData(ctx); err != nil {
 		return err
 	}
-	for _, l := range rs.links {
-		if err := os.Link(l[0], l[1]); err != nil {
-			return err
+	for i, path := range rs.files {
+		if rs.failed[path] {
+			_ = os.Remove(rs.files[i]) // never leave a short or zero-filled file
 		}
 	}
-	return rs.setMeta(snap, target)
+	rs.makeLinks()
+	for _, m := range rs.modes {
+		if err := os.Chmod(m.path, os.FileMode(m.node.Mode)); err != nil {
+			rs.fail(m.path, "metadata", err)
+		}
+	}
+	rs.setMeta()
+	if !existed || rs.opts.Existing != SkipExisting {
+		if err := restoreMeta(rs.target, &snap.Root, rs.chown); err != nil {
+			rs.fail(rs.target, "metadata", err)
+		}
+	}
+	return ctx.Err()
+}
+
+// fail records that the entry at path was not restored.
+func (rs *restore) fail(path, action string, err error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.failed[path] {
+		return
+	}
+	rs.failed[path] = true
+	rs.stats.Failed++
+	rs.stats.Items = append(rs.stats.Items, newOutcome(rs.rel(path), action, ResultFailed, err))
+	if rs.firstErr == nil {
+		rs.firstErr = err
+	}
+}
+
+func (rs *restore) skip(path string) {
+	rs.stats.Skipped++
+	rs.stats.Items = append(rs.stats.Items, Outcome{Path: rs.rel(path), Action: "create",
+		Result: ResultSkipped, Reason: "already exists"})
+}
+
+func (rs *restore) isFailed(path string) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.failed[path]
+}
+
+// selected reports whether RestoreOptions.Paths lets path be restored.
+func (rs *restore) selected(path string, dir bool) bool {
+	if len(rs.opts.Paths) == 0 {
+		return true
+	}
+	rel := filepath.ToSlash(rs.rel(path))
+	for _, p := range rs.opts.Paths {
+		p = strings.Trim(p, "/")
+		if rel == p || strings.HasPrefix(rel, p+"/") || dir && strings.HasPrefix(p, rel+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// rel names path relative to the target, as outcomes do.
+func (rs *restore) rel(path string) string {
+	rel, err := filepath.Rel(rs.target, path)
+	if err != nil {
+		return path
+	}
+	return rel
 }
 
 // plan creates folders, links and empty files, and lists the chunks to write.
 func (rs *restore) plan(ctx context.Context, tree ID, dir string) error {
 	t, err := rs.r.LoadTree(ctx, rs.ix, tree)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rs.fail(dir, "read", err)
+		return nil
 	}
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
@@ -124,6 +250,9 @@ func (rs *restore) plan(ctx context.Context, tree ID, dir string) error {
 			return fmt.Errorf("tree %s: %w: unsafe name %q", tree.Short(), ErrCorrupt, n.Name)
 		}
 		path := filepath.Join(dir, n.Name)
+		if !rs.selected(path, n.Type == NodeDir) {
+			continue
+		}
 		if err := rs.planNode(ctx, path, n); err != nil {
 			return err
 		}
@@ -135,44 +264,79 @@ func (rs *restore) planNode(ctx context.Context, path string, n *Node) error {
 	if n.Links > 1 && n.Type != NodeDir {
 		key := [2]uint64{n.Device, n.Inode}
 		if first, ok := rs.inode[key]; ok {
-			rs.links = append(rs.links, [2]string{first, path})
+			rs.links = append(rs.links, linkItem{from: first, to: path})
 			return nil
 		}
 		rs.inode[key] = path
 	}
 
+	act, err := rs.existing(path, n)
+	switch {
+	case err != nil:
+		rs.fail(path, "create", err)
+		return nil
+	case act == actConflict:
+		rs.fail(path, "create", errDiffers)
+		return nil
+	case act == actSkip:
+		rs.skip(path)
+		if n.Type == NodeDir {
+			return rs.planDir(ctx, path, n)
+		}
+		return nil
+	case act == actKeep:
+		rs.stats.Unchanged++
+		if n.Type == NodeDir {
+			if err := rs.planDir(ctx, path, n); err != nil {
+				return err
+			}
+		}
+		rs.meta = append(rs.meta, metaItem{path: path, node: n})
+		return nil
+	}
+
+	err = rs.openUp(filepath.Dir(path))
+	if err == nil {
+		err = rs.create(ctx, path, n)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rs.fail(path, "create", err)
+		return nil
+	}
+	rs.meta = append(rs.meta, metaItem{path: path, node: n})
+	return nil
+}
+
+// create makes a new entry; a file gets its size and its chunks planned.
+func (rs *restore) create(ctx context.Context, path string, n *Node) error {
 	switch n.Type {
 	case NodeDir:
 		rs.stats.Dirs++
 		if err := os.Mkdir(path, 0o700); err != nil {
 			return err
 		}
-		if n.Subtree == nil {
-			return fmt.Errorf("%s: %w: folder without a tree", path, ErrCorrupt)
-		}
-		if err := rs.plan(ctx, *n.Subtree, path); err != nil {
-			return err
-		}
+		return rs.planDir(ctx, path, n)
 	case NodeFile:
-		if err := rs.planFile(path, n); err != nil {
-			return err
-		}
+		return rs.planFile(path, n)
 	case NodeSymlink:
-		if err := os.Symlink(n.LinkTarget, path); err != nil {
-			return err
-		}
+		return os.Symlink(n.LinkTarget, path)
 	default:
-		if err := makeSpecial(path, n); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
+		return makeSpecial(path, n)
 	}
-	rs.meta = append(rs.meta, metaItem{path: path, node: n})
-	return nil
+}
+
+func (rs *restore) planDir(ctx context.Context, path string, n *Node) error {
+	if n.Subtree == nil {
+		rs.fail(path, "read", fmt.Errorf("%w: folder without a tree", ErrCorrupt))
+		return nil
+	}
+	return rs.plan(ctx, *n.Subtree, path)
 }
 
 func (rs *restore) planFile(path string, n *Node) error {
-	rs.stats.Files++
-	rs.stats.Bytes += n.Size
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -183,14 +347,22 @@ func (rs *restore) planFile(path string, n *Node) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil || len(n.Content) == 0 {
+	if err != nil {
+		_ = os.Remove(path)
 		return err
+	}
+	rs.stats.Files++
+	rs.stats.Bytes += n.Size
+	if len(n.Content) == 0 {
+		return nil
 	}
 
 	file := int32(len(rs.files))
 	rs.files = append(rs.files, path)
 	var pos int64
 	holes := n.Holes
+	var targets []chunkTarget
+	var packs []indexPack
 	for _, id := range n.Content {
 		for len(holes) > 0 && holes[0].Offset <= pos {
 			pos = max(pos, holes[0].Offset+holes[0].Length)
@@ -198,15 +370,21 @@ func (rs *restore) planFile(path string, n *Node) error {
 		}
 		p, b, ok := rs.ix.Lookup(id)
 		if !ok {
-			return fmt.Errorf("%s: chunk %s: %w in the index", path, id.Short(), ErrNotFound)
+			rs.fail(path, "read", fmt.Errorf("chunk %s: %w in the index", id.Short(), ErrNotFound))
+			return nil
 		}
-		rs.sizes[p.ID] = p
-		rs.packs[p.ID] = append(rs.packs[p.ID], chunkTarget{blob: b, file: file, offset: pos})
+		packs = append(packs, p)
+		targets = append(targets, chunkTarget{blob: b, file: file, offset: pos})
 		pos += int64(b.RawLength)
 	}
 	if pos+holeBytes(holes) != n.Size {
-		return fmt.Errorf("%s: %w: chunks and holes cover %d of %d bytes", path, ErrCorrupt,
-			pos, n.Size)
+		rs.fail(path, "read", fmt.Errorf("%w: chunks and holes cover %d of %d bytes",
+			ErrCorrupt, pos, n.Size))
+		return nil
+	}
+	for i, p := range packs {
+		rs.sizes[p.ID] = p
+		rs.packs[p.ID] = append(rs.packs[p.ID], targets[i])
 	}
 	return nil
 }
@@ -219,12 +397,22 @@ func holeBytes(h []Extent) int64 {
 	return n
 }
 
-// writeData reads every needed pack once, in parallel.
+// writeData reads every needed pack once, in parallel. A pack that cannot
+// be read fails the files it holds chunks of, not the restore.
 func (rs *restore) writeData(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(rs.opts.Workers)
 	for id, targets := range rs.packs {
-		g.Go(func() error { return rs.writePack(ctx, rs.sizes[id], targets) })
+		g.Go(func() error {
+			err := rs.writePack(ctx, rs.sizes[id], targets)
+			if err != nil && ctx.Err() == nil {
+				for _, t := range targets {
+					rs.fail(rs.files[t.file], "read", err)
+				}
+				return nil
+			}
+			return err
+		})
 	}
 	return g.Wait()
 }
@@ -260,20 +448,16 @@ func (rs *restore) writePack(ctx context.Context, p indexPack, targets []chunkTa
 			return fmt.Errorf("read pack %s: %w", p.ID.Short(), err)
 		}
 		pos = int64(b.Offset) + int64(b.Length)
-		if plain, err = rs.decode(aead, b, sealed, plain); err != nil {
+		if plain, err = rs.r.decodeBlob(aead, b, sealed, plain); err != nil {
 			return fmt.Errorf("pack %s: %w", p.ID.Short(), err)
 		}
 		for ; i < len(targets) && targets[i].blob.ID == b.ID; i++ {
 			if err := rs.writeAt(targets[i], plain); err != nil {
-				return err
+				rs.fail(rs.files[targets[i].file], "write", err)
 			}
 		}
 	}
 	return nil
-}
-
-func (rs *restore) decode(aead cipher.AEAD, b Blob, sealed, buf []byte) ([]byte, error) {
-	return rs.r.decodeBlob(aead, b, sealed, buf)
 }
 
 func (rs *restore) writeAt(t chunkTarget, data []byte) error {
@@ -292,16 +476,19 @@ func (rs *restore) writeAt(t chunkTarget, data []byte) error {
 }
 
 // setMeta applies metadata after all data is written, children before their
-// folder, so a folder's times are set after nothing inside it changes.
-func (rs *restore) setMeta(snap *Snapshot, target string) error {
-	chown := os.Geteuid() == 0
-	for _, m := range rs.meta { // children come before their folder
-		if err := restoreMeta(m.path, m.node, chown); err != nil {
-			return fmt.Errorf("%s: %w", m.path, err)
+// folder, so a folder's times are set after nothing inside it changes and
+// its mode after its contents are in place.
+func (rs *restore) setMeta() {
+	for _, m := range rs.meta {
+		if rs.isFailed(m.path) {
+			continue
+		}
+		if err := restoreMeta(m.path, m.node, rs.chown); err != nil {
+			rs.fail(m.path, "metadata", err)
 		}
 	}
-	if err := restoreMeta(target, &snap.Root, chown); err != nil {
-		return fmt.Errorf("%s: %w", target, err)
-	}
-	return nil
 }
+
+// errDiffers is the reason an existing entry was left as it was.
+var errDiffers = errors.New("exists and differs from the snapshot; " +
+	"restore with overwrite or skip-existing")

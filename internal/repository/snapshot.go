@@ -23,20 +23,40 @@ type Snapshot struct {
 	Parent  *ID     `json:"parent,omitempty"`
 	Session ID      `json:"session"`
 	Summary Summary `json:"summary"`
+	// Errors lists the entries the backup could not read and left out.
+	Errors []Outcome `json:"errors,omitempty"`
+}
+
+// The statuses of a snapshot.
+const (
+	StatusCompleted       = "Completed"
+	StatusPartiallyFailed = "PartiallyFailed"
+)
+
+// Status is StatusCompleted, or StatusPartiallyFailed when the backup left
+// out entries it could not read.
+func (s *Snapshot) Status() string {
+	if len(s.Errors) > 0 {
+		return StatusPartiallyFailed
+	}
+	return StatusCompleted
 }
 
 // Summary counts what a backup saw and added.
 type Summary struct {
-	Files       int64         `json:"files"`
-	Dirs        int64         `json:"dirs"`
-	Bytes       int64         `json:"bytes"`
-	NewBytes    int64         `json:"newBytes"`
-	StoredBytes int64         `json:"storedBytes"`
-	DataBlobs   int64         `json:"dataBlobs"`
-	TreeBlobs   int64         `json:"treeBlobs"`
-	Packs       int64         `json:"packs"`
-	Skipped     int64         `json:"skipped"`
-	Duration    time.Duration `json:"duration"`
+	Files       int64 `json:"files"`
+	Dirs        int64 `json:"dirs"`
+	Bytes       int64 `json:"bytes"`
+	NewBytes    int64 `json:"newBytes"`
+	StoredBytes int64 `json:"storedBytes"`
+	DataBlobs   int64 `json:"dataBlobs"`
+	TreeBlobs   int64 `json:"treeBlobs"`
+	Packs       int64 `json:"packs"`
+	Skipped     int64 `json:"skipped"`
+	// FilesRead counts files whose content was read: new or changed since
+	// the parent snapshot.
+	FilesRead int64         `json:"filesRead"`
+	Duration  time.Duration `json:"duration"`
 }
 
 // saveSnapshot encrypts the snapshot to the data recipient: a writer cannot

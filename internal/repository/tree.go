@@ -43,6 +43,8 @@ type Node struct {
 	Content    []ID     `json:"content,omitempty"`
 	Holes      []Extent `json:"holes,omitempty"`
 	Subtree    *ID      `json:"subtree,omitempty"`
+
+	omit bool // a backup could not read it: left out of the tree
 }
 
 // Xattr is one extended attribute.

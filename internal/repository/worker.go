@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/klauspost/compress/zstd"
@@ -61,16 +62,38 @@ func (w *worker) readFile(ctx context.Context, j *fileJob) error {
 		w.b.progress(0)
 		return nil
 	}
+	err := w.readContent(ctx, j)
+	var rerr *readError
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		n.omit = true // removed since listed
+		w.b.skipped.Add(1)
+	case errors.As(err, &rerr):
+		n.omit = true
+		if err := w.b.unreadable(j.path, actionOf(err, "read"), err); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	w.b.progress(0)
+	return nil
+}
+
+func (w *worker) readContent(ctx context.Context, j *fileJob) error {
+	n := j.node
+	w.b.read.Add(1)
 	f, err := openNoAtime(j.path)
 	if err != nil {
-		return err
+		return &readError{err}
 	}
 	defer f.Close()
 
 	extents := []Extent{{Offset: 0, Length: n.Size}}
 	if sparse(j.fi) {
 		if extents, n.Holes, err = dataExtents(f, n.Size); err != nil {
-			return fmt.Errorf("%s: find holes: %w", j.path, err)
+			return &readError{&fs.PathError{Op: "seek", Path: j.path, Err: err}}
 		}
 	}
 	for _, e := range extents {
@@ -78,7 +101,6 @@ func (w *worker) readFile(ctx context.Context, j *fileJob) error {
 			return fmt.Errorf("%s: %w", j.path, err)
 		}
 	}
-	w.b.progress(0)
 	return nil
 }
 
@@ -93,7 +115,7 @@ func (w *worker) readExtent(ctx context.Context, f *os.File, e Extent, n *Node) 
 		}
 		data := w.buf[:e.Length]
 		if _, err := io.ReadFull(rd, data); err != nil {
-			return err
+			return &readError{err}
 		}
 		return w.store(ctx, data, n)
 	}
@@ -113,7 +135,7 @@ func (w *worker) readExtent(ctx context.Context, f *os.File, e Extent, n *Node) 
 			return nil
 		}
 		if err != nil {
-			return err
+			return &readError{err}
 		}
 		if err := w.store(ctx, c.Data, n); err != nil {
 			return err
