@@ -289,6 +289,7 @@ func (b *run) write(ctx context.Context, uid string) (err error) {
 	} else {
 		b.warnPlaintextSecrets()
 	}
+	b.warnVolumeData()
 	m.Index = archive.IndexInfo{Objects: sum.Objects, SHA256: sum.IndexSHA256}
 	m.Totals = archive.Totals{Objects: sum.Objects, Bytes: sum.Bytes}
 	m.Phase = archive.PhaseCompleted
@@ -344,6 +345,20 @@ func (b *run) warnPlaintextSecrets() {
 				"(--recipient or $%s) to encrypt backups", t.Count, crypt.PassphraseEnv)
 			b.log.Warn(reason)
 			b.warn(archive.Problem{Resource: "secrets", Action: "store", Reason: reason})
+		}
+	}
+}
+
+// warnVolumeData records a warning when the backup holds claims: it holds
+// their objects, not the data in their volumes.
+func (b *run) warnVolumeData() {
+	for _, t := range b.manifest.Types {
+		if t.Group == "" && t.Resource == "persistentvolumeclaims" && t.Count > 0 {
+			reason := fmt.Sprintf("%d PersistentVolumeClaims are backed up as objects; "+
+				"the data in their volumes is not in this backup", t.Count)
+			b.log.Warn(reason)
+			b.warn(archive.Problem{Resource: "persistentvolumeclaims", Action: "store",
+				Reason: reason})
 		}
 	}
 }

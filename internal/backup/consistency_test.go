@@ -180,3 +180,27 @@ func TestCase_BD02(t *testing.T) {
 		t.Fatalf("backup over a half-deleted one: %v", err)
 	}
 }
+
+// A backup folder copied by hand under another name holds a manifest that
+// describes the original: reading it by the new name is refused, so that
+// verify and restore never act on the wrong archive.
+func TestCopiedFolderRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m, _ := e.backup(t, "orig", archive.Spec{IncludeNamespaces: []string{e.ns}})
+	data, err := e.loc.Get(ctx, ManifestKey("orig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.loc.Put(ctx, ManifestKey("copy"), data); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Get(ctx, e.loc, "copy")
+	if err == nil || !strings.Contains(err.Error(), "describes backup orig") {
+		t.Fatalf("Get of a copied folder: %v, want a refusal naming orig", err)
+	}
+	ms, err := List(ctx, e.loc)
+	if len(ms) != 1 || ms[0].UID != m.UID || err == nil {
+		t.Errorf("List = %d backups, error %v; want orig alone and an error for copy", len(ms), err)
+	}
+}

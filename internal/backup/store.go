@@ -63,6 +63,12 @@ func Get(ctx context.Context, loc *location.Location, name string) (*archive.Man
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", name, err)
 	}
+	// A folder copied or renamed by hand holds another backup's manifest,
+	// which points at that backup's archive.
+	if m.Name != name || !strings.HasPrefix(m.Archive.Key, keyPrefix(name)) {
+		return nil, fmt.Errorf("backup %s: its manifest describes backup %s (archive %s); "+
+			"the folder was copied or renamed by hand", name, m.Name, m.Archive.Key)
+	}
 	return m, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -43,6 +44,19 @@ func Verify(ctx context.Context, loc *location.Location, m *archive.Manifest,
 	digest := &countingHash{h: sha256.New()}
 	stored := io.TeeReader(rc, digest)
 	plain, err := decrypt(stored, m, keys)
+	if errors.Is(err, crypt.ErrWrongKey) {
+		// A damaged header fails as a stranger's key does; the stored
+		// bytes tell the two apart.
+		if _, cerr := io.Copy(io.Discard, stored); cerr == nil &&
+			(digest.n != m.Archive.Size || hex.EncodeToString(digest.h.Sum(nil)) != m.Archive.SHA256) {
+			return &VerifyReport{Name: m.Name, StoredSize: digest.n,
+				StoredSHA256: hex.EncodeToString(digest.h.Sum(nil)),
+				Problems: []string{fmt.Sprintf("stored archive does not match the manifest "+
+					"(%d bytes, SHA-256 %s; the manifest says %d bytes, %s), so it cannot "+
+					"be decrypted", digest.n, hex.EncodeToString(digest.h.Sum(nil)),
+					m.Archive.Size, m.Archive.SHA256)}}, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", m.Name, err)
 	}

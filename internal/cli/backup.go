@@ -10,6 +10,10 @@ func newBackupCommand(g *globalOptions) *cobra.Command {
 		Short: "Create, inspect and delete backups",
 		Long: `A backup captures the API objects of a cluster, or part of it, at one point
 in time, into an archive in a backup location.`,
+		Example: `  cairn backup create shop-1 --include-namespaces shop
+  cairn backup list
+  cairn backup describe shop-1 --details
+  cairn backup verify shop-1`,
 	}
 	cmd.AddCommand(
 		newBackupCreateCommand(g),

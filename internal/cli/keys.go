@@ -22,12 +22,14 @@ func (k *keyFlags) bindRecipients(cmd *cobra.Command) {
 		"encrypt to this age public key (age1...); repeatable. A machine with only "+
 			"public keys writes backups it cannot read")
 	cmd.Flags().StringArrayVar(&k.src.RecipientFiles, "recipient-file", nil,
-		"encrypt to the public keys in this file, one per line; repeatable")
+		"encrypt to the public keys in this file, one per line; repeatable. "+
+			"To encrypt with a passphrase instead, set $"+crypt.PassphraseEnv)
 }
 
 func (k *keyFlags) bindIdentities(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&k.src.IdentityFiles, "identity-file", nil,
-		"private key file to decrypt encrypted backups (from cairn key generate); repeatable")
+		"private key file to decrypt encrypted backups (from cairn key generate); repeatable. "+
+			"Backups encrypted with a passphrase read it from $"+crypt.PassphraseEnv)
 }
 
 // load parses the keys, with the passphrase from $CAIRN_PASSPHRASE.
@@ -45,6 +47,9 @@ func newKeyCommand(_ *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
 		Short: "Manage encryption keys for backups",
+		Example: `  cairn key generate -f ~/.config/cairn/key.txt   # prints the public key
+  cairn backup create shop-1 --recipient age1...
+  cairn restore create --from-backup shop-1 --identity-file ~/.config/cairn/key.txt`,
 	}
 	var file string
 	gen := &cobra.Command{

@@ -43,6 +43,11 @@ another namespace or another cluster.`,
 			return locationKeys(cmd)
 		},
 	}
+	// Unknown or malformed flags are bad input, exit code 2, in every
+	// command (cobra looks this up from the root).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageErrorf("%v; see --help", err)
+	})
 	g.cluster.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 
