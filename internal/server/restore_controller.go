@@ -203,12 +203,19 @@ func restoreOutcome(rec *restore.Record, err, cause error) outcome {
 
 func restoreSpec(s v1alpha1.RestoreSpec) restore.Spec {
 	return restore.Spec{
-		IncludeNamespaces: s.IncludeNamespaces,
-		ExcludeNamespaces: s.ExcludeNamespaces,
-		IncludeResources:  s.IncludeResources,
-		ExcludeResources:  s.ExcludeResources,
-		Selector:          s.Selector,
-		NamespaceMappings: s.NamespaceMappings,
+		IncludeNamespaces:       s.IncludeNamespaces,
+		ExcludeNamespaces:       s.ExcludeNamespaces,
+		IncludeResources:        s.IncludeResources,
+		ExcludeResources:        s.ExcludeResources,
+		Selector:                s.Selector,
+		OrSelectors:             s.OrSelectors,
+		IncludeClusterResources: s.IncludeClusterResources,
+		NamespaceMappings:       s.NamespaceMappings,
+		StorageClassMappings:    s.StorageClassMappings,
+		ExistingResourcePolicy:  s.ExistingResourcePolicy,
+		RestoreStatus:           s.RestoreStatus,
+		PreserveNodePorts:       s.PreserveNodePorts,
+		DryRun:                  s.DryRun,
 	}
 }
 

@@ -85,3 +85,103 @@ data: {color: blue}
 		t.Errorf("restored ConfigMap: %v, %v", cm.Data, err)
 	}
 }
+
+// TestRestoreExistingPolicy restores over a ConfigMap changed since the
+// backup: the default policy leaves it, a dry run of the update policy
+// reports without writing, and the update policy brings the backed-up
+// data back.
+func TestRestoreExistingPolicy(t *testing.T) {
+	e := newEnv(t)
+	app := e.cp.Namespace(t)
+	e.cp.Apply(t, []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue}
+`), app)
+	e.location(t, "main", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.Default = true })
+	e.serve(t, Options{})
+	e.backup(t, "app", v1alpha1.BackupTemplate{IncludeNamespaces: []string{app}})
+	if b := e.waitBackup(t, "app", time.Minute, terminal); b.Status.Phase !=
+		v1alpha1.PhaseCompleted {
+		t.Fatalf("backup %s: %s", b.Status.Phase, b.Status.FailureReason)
+	}
+	key := client.ObjectKey{Namespace: app, Name: "settings"}
+	var cm corev1.ConfigMap
+	if err := e.c.Get(t.Context(), key, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["color"] = "red"
+	if err := e.c.Update(t.Context(), &cm); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		policy string
+		dryRun bool
+		color  string
+	}{
+		{"policy-none", "", false, "red"},
+		{"update-dry-run", "update", true, "red"},
+		{"update", "update", false, "blue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := &v1alpha1.Restore{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: e.ns},
+				Spec: v1alpha1.RestoreSpec{Backup: "app", IncludeNamespaces: []string{app},
+					ExistingResourcePolicy: tc.policy, DryRun: tc.dryRun},
+			}
+			if err := e.c.Create(t.Context(), rs); err != nil {
+				t.Fatal(err)
+			}
+			got := e.waitRestore(t, tc.name)
+			if got.Status.Phase != v1alpha1.PhaseCompleted {
+				t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.FailureReason)
+			}
+			if err := e.c.Get(t.Context(), key, &cm); err != nil {
+				t.Fatal(err)
+			}
+			if cm.Data["color"] != tc.color {
+				t.Errorf("color %q after the restore, want %q", cm.Data["color"], tc.color)
+			}
+		})
+	}
+}
+
+// TestRestoreSpecSchema has the API server refuse values of the Restore
+// options outside their enums, and default them when left out.
+func TestRestoreSpecSchema(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name string
+		spec v1alpha1.RestoreSpec
+		ok   bool
+	}{
+		{"defaults", v1alpha1.RestoreSpec{Backup: "b"}, true},
+		{"update", v1alpha1.RestoreSpec{Backup: "b", ExistingResourcePolicy: "update",
+			IncludeClusterResources: "false"}, true},
+		{"bad-policy", v1alpha1.RestoreSpec{Backup: "b", ExistingResourcePolicy: "replace"},
+			false},
+		{"bad-cluster", v1alpha1.RestoreSpec{Backup: "b", IncludeClusterResources: "yes"},
+			false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := &v1alpha1.Restore{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: e.ns}, Spec: tc.spec}
+			err := e.c.Create(t.Context(), rs)
+			if (err == nil) != tc.ok {
+				t.Fatalf("create: %v, want ok=%t", err, tc.ok)
+			}
+			if err != nil {
+				return
+			}
+			if tc.spec.ExistingResourcePolicy == "" && (rs.Spec.ExistingResourcePolicy != "none" ||
+				rs.Spec.IncludeClusterResources != "auto") {
+				t.Errorf("defaults: policy %q, cluster resources %q",
+					rs.Spec.ExistingResourcePolicy, rs.Spec.IncludeClusterResources)
+			}
+		})
+	}
+}

@@ -392,12 +392,29 @@ func (in *RestoreSpec) DeepCopyInto(out *RestoreSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.OrSelectors != nil {
+		in, out := &in.OrSelectors, &out.OrSelectors
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.NamespaceMappings != nil {
 		in, out := &in.NamespaceMappings, &out.NamespaceMappings
 		*out = make(map[string]string, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val
 		}
+	}
+	if in.StorageClassMappings != nil {
+		in, out := &in.StorageClassMappings, &out.StorageClassMappings
+		*out = make(map[string]string, len(*in))
+		for key, val := range *in {
+			(*out)[key] = val
+		}
+	}
+	if in.RestoreStatus != nil {
+		in, out := &in.RestoreStatus, &out.RestoreStatus
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 	if in.Timeout != nil {
 		in, out := &in.Timeout, &out.Timeout
