@@ -33,7 +33,10 @@ backup is still running: then the tick is skipped and counted.
 --schedule takes five cron fields (minute hour day-of-month month
 day-of-week) or a descriptor (@hourly, @daily, @every 6h), read in
 --time-zone. Retention keeps a backup when any --keep rule keeps it; with no
---keep rule backups stay until their --ttl.`,
+--keep rule backups stay until their --ttl. With --owner-references the
+schedule owns its Backups: deleting the Schedule resource lets the garbage
+collector delete them, data included; cairn schedule delete orphans them
+unless given --delete-backups.`,
 		Example: `  # Back up the namespace shop every night at 01:00 Berlin time, keep a week
   cairn schedule create shop-nightly --schedule "0 1 * * *" \
       --time-zone Europe/Berlin --include-namespaces shop --keep-daily 7
@@ -53,6 +56,8 @@ day-of-week) or a descriptor (@hourly, @daily, @every 6h), read in
 	f.StringVar(&o.spec.Schedule, "schedule", "", "cron expression or descriptor (required)")
 	f.StringVar(&o.spec.TimeZone, "time-zone", "", "IANA time zone of the schedule (default: UTC)")
 	f.BoolVar(&o.spec.Paused, "paused", false, "create the schedule paused")
+	f.BoolVar(&o.spec.UseOwnerReferences, "owner-references", false,
+		"make the schedule the owner of its backups")
 	f.Int32Var(&o.keep.last, "keep-last", -1, "keep the newest N successful backups")
 	f.Int32Var(&o.keep.daily, "keep-daily", -1, "keep the newest backup of each of N days")
 	f.Int32Var(&o.keep.weekly, "keep-weekly", -1, "keep the newest backup of each of N weeks")

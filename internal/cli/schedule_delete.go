@@ -49,14 +49,22 @@ func (o *scheduleDeleteOptions) run(ctx context.Context, w io.Writer, names []st
 		if err := getObject(ctx, c, o.server.key(name), "Schedule", &s); err != nil {
 			return err
 		}
-		if err := c.Delete(ctx, &s); client.IgnoreNotFound(err) != nil {
+		// Orphaning keeps the Backups a schedule owns from the garbage
+		// collector; they are deleted below when asked. The Schedule then
+		// stays until the collector has removed the references.
+		var opts []client.DeleteOption
+		if s.Spec.UseOwnerReferences {
+			opts = append(opts, client.PropagationPolicy(metav1.DeletePropagationOrphan))
+		}
+		err := c.Delete(ctx, &s, opts...)
+		if client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete schedule %s: %w", name, err)
 		}
 		fmt.Fprintf(w, "Schedule %s deleted\n", name)
 		if !o.backups {
 			continue
 		}
-		err := c.DeleteAllOf(ctx, &v1alpha1.Backup{}, client.InNamespace(o.server.namespace),
+		err = c.DeleteAllOf(ctx, &v1alpha1.Backup{}, client.InNamespace(o.server.namespace),
 			client.MatchingLabels{v1alpha1.LabelSchedule: name},
 			client.PropagationPolicy(metav1.DeletePropagationBackground))
 		if err != nil {

@@ -60,6 +60,9 @@ func (r *backupReconciler) execute(ctx context.Context, b *v1alpha1.Backup,
 	log := r.log.With("backup", b.Name, "namespace", b.Namespace)
 	started := time.Now()
 
+	if err := writeOrigin(ctx, loc, b); err != nil {
+		log.Warn("backup origin not recorded", "err", err)
+	}
 	prog := &backup.Progress{}
 	stop := r.reportProgress(ctx, b, prog)
 	m, err := backup.Run(ctx, backup.Request{

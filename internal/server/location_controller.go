@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/backup"
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/server/api/v1alpha1"
 )
 
@@ -101,7 +102,7 @@ func (r *locationReconciler) syncLocation(ctx context.Context, bl *v1alpha1.Back
 	for _, m := range manifests {
 		b, ok := existing[m.Name]
 		if !ok {
-			if err := r.createSynced(ctx, bl, m); err != nil {
+			if err := r.createSynced(ctx, bl, loc, m); err != nil {
 				problems = append(problems, err.Error())
 			}
 			continue
@@ -126,10 +127,15 @@ func (r *locationReconciler) syncLocation(ctx context.Context, bl *v1alpha1.Back
 
 // createSynced makes the Backup resource of a backup found in a location.
 // The backup reconciler fills its status from the manifest. It has no
-// owner: whatever owned it in the cluster that wrote it does not exist
-// here.
+// owner: whatever owned it in the cluster that wrote it (its Schedule) does
+// not exist here, and the garbage collector would delete a Backup whose
+// owner is missing. The source schedule's name is kept as a label instead.
 func (r *locationReconciler) createSynced(ctx context.Context, bl *v1alpha1.BackupLocation,
-	m *archive.Manifest) error {
+	loc *location.Location, m *archive.Manifest) error {
+	from, err := readOrigin(ctx, loc, m.Name)
+	if err != nil {
+		return err
+	}
 	t := templateOf(m.Spec)
 	t.Location = bl.Name
 	b := &v1alpha1.Backup{
@@ -141,7 +147,8 @@ func (r *locationReconciler) createSynced(ctx context.Context, bl *v1alpha1.Back
 		},
 		Spec: v1alpha1.BackupSpec{BackupTemplate: t},
 	}
-	err := r.client.Create(ctx, b)
+	from.label(b)
+	err = r.client.Create(ctx, b)
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -155,6 +156,17 @@ func (r *scheduleReconciler) create(ctx context.Context, s *v1alpha1.Schedule, n
 	}
 	if loc := s.Spec.Template.Location; loc != "" {
 		b.Labels[v1alpha1.LabelLocation] = loc
+	}
+	if s.Spec.UseOwnerReferences {
+		// No blockOwnerDeletion: that would need the right to set
+		// finalizers on Schedules, and nothing waits for the Backups.
+		b.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(),
+			Kind:       "Schedule",
+			Name:       s.Name,
+			UID:        s.UID,
+			Controller: ptr.To(true),
+		}}
 	}
 	err := r.client.Create(ctx, b)
 	if apierrors.IsAlreadyExists(err) {

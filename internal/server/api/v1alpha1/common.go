@@ -105,6 +105,11 @@ const (
 const (
 	// LabelSchedule names the Schedule that created a Backup.
 	LabelSchedule = "cairn.dev/schedule"
+	// LabelSourceSchedule names, on a Backup synced from its location, the
+	// Schedule that created the backup in the cluster that wrote it. It is
+	// not LabelSchedule, so that no Schedule of the reading cluster counts
+	// another cluster's backups as its own and applies its retention.
+	LabelSourceSchedule = "cairn.dev/source-schedule"
 	// LabelLocation names the BackupLocation a Backup is kept in.
 	LabelLocation = "cairn.dev/location"
 	// AnnotationScheduledTime holds the tick, in RFC 3339, that made a

@@ -19,6 +19,12 @@ type ScheduleSpec struct {
 	Paused bool `json:"paused,omitempty"`
 	// Template is stamped onto every Backup the schedule creates.
 	Template BackupTemplate `json:"template"`
+	// UseOwnerReferences makes the schedule the owner of the Backups it
+	// creates, so that deleting it deletes them (and their data) through
+	// the garbage collector unless the delete orphans them. Backups synced
+	// into another cluster never carry the reference.
+	// +optional
+	UseOwnerReferences bool `json:"useOwnerReferences,omitempty"`
 	// Retention removes the schedule's old backups.
 	// +optional
 	Retention Retention `json:"retention,omitempty"`
