@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/backup"
+	"github.com/cairn-backup/cairn/internal/location"
 )
 
 // backupRef are the options of commands that act on stored backups.
@@ -274,16 +277,42 @@ zstd (see docs/format.md), readable with tar --zstd when not encrypted.`,
 			if err != nil {
 				return err
 			}
+			copyTo := func(w io.Writer) error { return copyArchive(ctx, w, loc, m) }
 			if file == "-" {
-				return copyObject(ctx, cmd.OutOrStdout(), loc, m.Archive.Key)
+				return copyTo(cmd.OutOrStdout())
 			}
 			if file == "" {
 				file = m.Name + ".tar.zst"
 			}
-			return downloadTo(ctx, loc, m.Archive.Key, file)
+			return downloadTo(ctx, file, copyTo)
 		},
 	}
 	o.location.bind(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "file to write, - for standard output (default: NAME.tar.zst)")
 	return cmd
+}
+
+// copyArchive streams a backup's stored archive to w and checks it against
+// the manifest on the way: a damaged archive is an error, not a file that
+// looks whole.
+func copyArchive(ctx context.Context, w io.Writer, loc *location.Location,
+	m *archive.Manifest) error {
+	h := sha256.New()
+	n := &countingWriter{}
+	if err := copyObject(ctx, io.MultiWriter(w, h, n), loc, m.Archive.Key); err != nil {
+		return err
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); n.n != m.Archive.Size || sum != m.Archive.SHA256 {
+		return fmt.Errorf("backup %s: the stored archive does not match its manifest "+
+			"(%d bytes, the manifest says %d); run cairn backup verify %s",
+			m.Name, n.n, m.Archive.Size, m.Name)
+	}
+	return nil
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }

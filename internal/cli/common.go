@@ -227,7 +227,7 @@ func copyObject(ctx context.Context, w io.Writer, loc *location.Location, key st
 
 // downloadTo writes an object to a new file. The file appears only once
 // complete, and an existing file is never replaced.
-func downloadTo(ctx context.Context, loc *location.Location, key, file string) error {
+func downloadTo(ctx context.Context, file string, copyTo func(io.Writer) error) error {
 	if _, err := os.Stat(file); err == nil {
 		return usageErrorf("%s exists; choose another file with -f", file)
 	}
@@ -236,7 +236,7 @@ func downloadTo(ctx context.Context, loc *location.Location, key, file string) e
 		return err
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
-	if err := copyObject(ctx, tmp, loc, key); err != nil {
+	if err := copyTo(tmp); err != nil {
 		_ = tmp.Close()
 		return err
 	}
