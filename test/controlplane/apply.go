@@ -45,7 +45,8 @@ func (cp *ControlPlane) Apply(t testing.TB, manifests []byte, namespace string) 
 	return objs
 }
 
-func (cp *ControlPlane) apply(ctx context.Context, manifests []byte, namespace string) ([]*unstructured.Unstructured, error) {
+func (cp *ControlPlane) apply(ctx context.Context, manifests []byte,
+	namespace string) ([]*unstructured.Unstructured, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cp.RESTConfig())
 	if err != nil {
 		return nil, err
