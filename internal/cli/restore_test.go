@@ -124,3 +124,15 @@ func TestRestoreBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownSubcommand(t *testing.T) {
+	for _, args := range [][]string{{"bogus"}, {"backup", "bogus"}, {"restore", "bogus"}} {
+		out, code := cairn(t, args...)
+		if code != 2 || !strings.Contains(out, `unknown command "bogus"`) {
+			t.Errorf("%v: exit %d: %s", args, code, out)
+		}
+	}
+	if out, code := cairn(t, "restore"); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("restore alone: exit %d: %s", code, out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +62,28 @@ another namespace or another cluster.`,
 		newServerCommand(g), newInstallCommand(g), newScheduleCommand(g),
 	)
 	addServerMode(root, g)
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command that only groups others
+// print its help when called alone, and refuse, as bad input, a word that
+// names none of its subcommands.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() || cmd.Parent() == nil {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		return usageErrorf("unknown command %q for %q; see %s --help", args[0],
+			c.CommandPath(), c.CommandPath())
+	}
 }
 
 func (g *globalOptions) setupLogging() error {
@@ -90,8 +112,8 @@ func ExitCode(err error) int {
 		return 0
 	}
 	var u *usageError
-	if errors.As(err, &u) {
-		return 2
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {
+		return 2 // the second: cobra's own error for a word no command has
 	}
 	return 1
 }
