@@ -33,9 +33,9 @@ func (r *run) restore(ctx context.Context) {
 			continue
 		}
 		r.log.Info("restoring "+tierNames[tier], "objects", f.count)
-		crds := r.writeTier(ctx, f)
+		present := r.writeTier(ctx, f, tier == tierCRDs)
 		if tier == tierCRDs {
-			r.afterCRDs(ctx, crds)
+			r.afterCRDs(ctx, present)
 		}
 	}
 	if !r.req.Spec.DryRun {
@@ -43,9 +43,9 @@ func (r *run) restore(ctx context.Context) {
 	}
 }
 
-// writeTier writes one tier's objects with the request's workers and
-// returns the names of the objects that exist afterwards.
-func (r *run) writeTier(ctx context.Context, f *spoolFile) []string {
+// writeTier writes one tier's objects with the request's workers; with
+// names set, it returns the names of the objects that exist afterwards.
+func (r *run) writeTier(ctx context.Context, f *spoolFile, names bool) []string {
 	work := make(chan entry)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -55,8 +55,8 @@ func (r *run) writeTier(ctx context.Context, f *spoolFile) []string {
 			for e := range work {
 				o := r.restoreOne(ctx, e)
 				r.record1(o)
-				if o.Action == ActionCreate || o.Action == ActionUpdate ||
-					o.Reason == reasonSame || o.Reason == reasonDiffers {
+				if names && (o.Action == ActionCreate || o.Action == ActionUpdate ||
+					o.Reason == reasonSame || o.Reason == reasonDiffers) {
 					mu.Lock()
 					present = append(present, o.Object.Name)
 					mu.Unlock()
@@ -137,7 +137,7 @@ func (r *run) restoreOne(ctx context.Context, e entry) Outcome {
 	if err := obj.UnmarshalJSON(e.Data); err != nil {
 		return fail("decode: %v", err)
 	}
-	if reason, _ := r.skipReason(e, obj); reason != "" {
+	if reason := r.skipReason(e, obj); reason != "" {
 		return Outcome{Object: target, Action: ActionSkip, Reason: reason}
 	}
 	p := r.prepare(e, obj)

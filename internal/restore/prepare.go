@@ -47,9 +47,8 @@ type prepared struct {
 	oldUID string
 }
 
-// skipReason returns why an object is not restored, or "". quiet reports
-// that the skip is expected and not worth a note.
-func (r *run) skipReason(e entry, obj *unstructured.Unstructured) (reason string, quiet bool) {
+// skipReason returns why an object is not restored, or "".
+func (r *run) skipReason(e entry, obj *unstructured.Unstructured) string {
 	gr := groupResource(e.Ref.Group, e.Ref.Resource)
 	for _, o := range obj.GetOwnerReferences() {
 		if o.Controller == nil || !*o.Controller {
@@ -60,29 +59,29 @@ func (r *run) skipReason(e entry, obj *unstructured.Unstructured) (reason string
 			continue
 		}
 		return fmt.Sprintf("its controller %s %s is restored and makes it again",
-			o.Kind, o.Name), false
+			o.Kind, o.Name)
 	}
 	switch gr {
 	case "configmaps":
 		if e.Ref.Name == "kube-root-ca.crt" {
-			return "the control plane publishes it in every namespace", true
+			return "the control plane publishes it in every namespace"
 		}
 	case "endpointslices.discovery.k8s.io":
 		by := obj.GetLabels()["endpointslice.kubernetes.io/managed-by"]
 		if strings.HasSuffix(by, ".k8s.io") {
-			return "managed by " + by + ", which makes it again", true
+			return "managed by " + by + ", which makes it again"
 		}
 	case "endpoints":
 		if r.spool.selectorServices[e.Ref.Namespace+"/"+e.Ref.Name] {
-			return "the control plane makes the Endpoints of a Service with a selector", true
+			return "the control plane makes the Endpoints of a Service with a selector"
 		}
 	case "apiservices.apiregistration.k8s.io":
 		_, hasService, _ := unstructured.NestedMap(obj.Object, "spec", "service")
 		if !hasService || obj.GetLabels()["kube-aggregator.kubernetes.io/automanaged"] != "" {
-			return "served by the API server itself, not by an aggregated server", true
+			return "served by the API server itself, not by an aggregated server"
 		}
 	}
-	return "", false
+	return ""
 }
 
 func apiGroup(apiVersion string) string {

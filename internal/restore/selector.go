@@ -15,7 +15,6 @@ import (
 
 // objectMeta is the part of an object the selector and the spool read.
 type objectMeta struct {
-	Kind     string `json:"kind"`
 	Type     string `json:"type"` // Secrets
 	Metadata struct {
 		UID    string            `json:"uid"`
