@@ -19,6 +19,7 @@ type backupCreateOptions struct {
 	location locationFlag
 	out      outputFlag
 	spec     archive.Spec
+	filters  filterFlags
 	workers  int
 	keys     keyFlags
 }
@@ -67,20 +68,8 @@ events). Objects labelled cairn.dev/exclude-from-backup=true are left out.
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.spec.IncludeNamespaces, "include-namespaces", nil,
-		"namespaces to back up, as globs (default: all)")
-	f.StringSliceVar(&o.spec.ExcludeNamespaces, "exclude-namespaces", nil,
-		"namespaces to leave out, as globs")
-	f.StringSliceVar(&o.spec.IncludeResources, "include-resources", nil,
-		"resource types to back up, as kubectl names them: deployments, deploy, "+
-			"deployments.apps, widgets.example.test (default: all)")
-	f.StringSliceVar(&o.spec.ExcludeResources, "exclude-resources", nil,
-		"resource types to leave out")
-	f.StringVarP(&o.spec.Selector, "selector", "l", "", "label selector objects must match")
-	f.StringArrayVar(&o.spec.OrSelectors, "or-selector", nil,
-		"label selector; objects matching any --or-selector are taken (repeatable)")
-	f.StringVar(&o.spec.IncludeClusterResources, "include-cluster-resources",
-		archive.ClusterResourcesAuto, "cluster-scoped objects to take: auto, true or false")
+	o.filters.bind(f, filterHelp{verb: "back up", resourcesDefault: "all",
+		clusterResources: "cluster-scoped objects to take: auto, true or false"})
 	f.BoolVar(&o.spec.IncludeEvents, "include-events", false, "also back up events")
 	f.IntVar(&o.workers, "workers", backup.DefaultWorkers, "resource types listed at once")
 	o.location.bind(cmd)
@@ -93,18 +82,10 @@ func (o *backupCreateOptions) validate() error {
 	if err := o.out.validate(); err != nil {
 		return err
 	}
-	switch o.spec.IncludeClusterResources {
-	case archive.ClusterResourcesAuto, archive.ClusterResourcesTrue, archive.ClusterResourcesFalse:
-	default:
-		return usageErrorf("--include-cluster-resources %q: must be auto, true or false",
-			o.spec.IncludeClusterResources)
+	if err := o.filters.validate(); err != nil {
+		return err
 	}
-	if _, err := selection.NewLabels(o.spec.Selector, o.spec.OrSelectors); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if _, err := selection.NewNamespaces(o.spec.IncludeNamespaces, o.spec.ExcludeNamespaces); err != nil {
-		return usageErrorf("%v", err)
-	}
+	o.filters.backupSpec(&o.spec)
 	if o.workers < 1 {
 		return usageErrorf("--workers must be at least 1")
 	}

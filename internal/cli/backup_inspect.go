@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -24,53 +23,14 @@ type backupRef struct {
 }
 
 func newBackupListCommand(_ *globalOptions) *cobra.Command {
-	o := &backupRef{}
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the backups in a location",
-		Example: `  cairn backup list
+	return listCommand("List the backups in a location",
+		`  cairn backup list
   cairn backup list --location s3://my-bucket/cairn -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.out.validate(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			loc, err := o.location.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = loc.Close() }()
-			ms, listErr := backup.List(ctx, loc)
-			if err := o.printList(cmd.OutOrStdout(), ms); err != nil {
-				return err
-			}
-			return listErr
-		},
-	}
-	o.location.bind(cmd)
-	o.out.bind(cmd)
-	return cmd
-}
-
-func (o *backupRef) printList(w io.Writer, ms []*archive.Manifest) error {
-	if o.out.structured() {
-		if ms == nil {
-			ms = []*archive.Manifest{}
-		}
-		return o.out.print(w, ms)
-	}
-	if len(ms) == 0 {
-		fmt.Fprintln(os.Stderr, "no backups")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tAGE\tOBJECTS\tSIZE\tERRORS")
-	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\n", m.Name, m.Phase, age(m.StartTime),
-			m.Totals.Objects, humanBytes(m.Archive.Size), len(m.Errors))
-	}
-	return tw.Flush()
+		"backups", "NAME\tSTATUS\tAGE\tOBJECTS\tSIZE\tERRORS", backup.List,
+		func(m *archive.Manifest) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%d", m.Name, m.Phase, age(m.StartTime),
+				m.Totals.Objects, humanBytes(m.Archive.Size), len(m.Errors))
+		})
 }
 
 // age formats how long ago t was, kubectl style.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairn-backup/cairn/internal/archive"
 	"github.com/cairn-backup/cairn/internal/backup"
 	"github.com/cairn-backup/cairn/internal/restore"
 	"github.com/cairn-backup/cairn/internal/selection"
@@ -23,6 +22,7 @@ type restoreCreateOptions struct {
 	out       outputFlag
 	keys      keyFlags
 	spec      restore.Spec
+	filters   filterFlags
 	from      string
 	nsMaps    []string
 	classMaps []string
@@ -87,20 +87,10 @@ location; see cairn restore describe.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from-backup", "", "the backup to restore (required)")
-	f.StringSliceVar(&o.spec.IncludeNamespaces, "include-namespaces", nil,
-		"namespaces of the backup to restore, as globs (default: all)")
-	f.StringSliceVar(&o.spec.ExcludeNamespaces, "exclude-namespaces", nil,
-		"namespaces of the backup to leave out, as globs")
-	f.StringSliceVar(&o.spec.IncludeResources, "include-resources", nil,
-		"resource types to restore (default: all but events)")
-	f.StringSliceVar(&o.spec.ExcludeResources, "exclude-resources", nil,
-		"resource types to leave out")
-	f.StringVarP(&o.spec.Selector, "selector", "l", "", "label selector objects must match")
-	f.StringArrayVar(&o.spec.OrSelectors, "or-selector", nil,
-		"label selector; objects matching any --or-selector are restored (repeatable)")
-	f.StringVar(&o.spec.IncludeClusterResources, "include-cluster-resources",
-		archive.ClusterResourcesAuto, "cluster-scoped objects to restore: auto (all of the "+
-			"backup's, or with a namespace filter those the namespaces need), true or false")
+	o.filters.bind(f, filterHelp{verb: "restore", namespacesOf: "of the backup ",
+		resourcesDefault: "all but events",
+		clusterResources: "cluster-scoped objects to restore: auto (all of the backup's, or " +
+			"with a namespace filter those the namespaces need), true or false"})
 	f.StringSliceVar(&o.nsMaps, "namespace-mappings", nil,
 		"restore namespaces under other names: src:dst,...")
 	f.StringSliceVar(&o.classMaps, "storage-class-mappings", nil,
@@ -146,19 +136,10 @@ func (o *restoreCreateOptions) validate() error {
 		return usageErrorf("--existing-resource-policy %q: must be none or update",
 			o.spec.ExistingResourcePolicy)
 	}
-	switch o.spec.IncludeClusterResources {
-	case archive.ClusterResourcesAuto, archive.ClusterResourcesTrue, archive.ClusterResourcesFalse:
-	default:
-		return usageErrorf("--include-cluster-resources %q: must be auto, true or false",
-			o.spec.IncludeClusterResources)
+	if err := o.filters.validate(); err != nil {
+		return err
 	}
-	if _, err := selection.NewLabels(o.spec.Selector, o.spec.OrSelectors); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if _, err := selection.NewNamespaces(o.spec.IncludeNamespaces,
-		o.spec.ExcludeNamespaces); err != nil {
-		return usageErrorf("%v", err)
-	}
+	o.filters.restoreSpec(&o.spec)
 	if o.workers < 1 {
 		return usageErrorf("--workers must be at least 1")
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,54 +31,15 @@ type restoreRef struct {
 }
 
 func newRestoreListCommand(_ *globalOptions) *cobra.Command {
-	o := &restoreRef{}
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the restores recorded in a location",
-		Example: `  cairn restore list
+	return listCommand("List the restores recorded in a location",
+		`  cairn restore list
   cairn restore list --location s3://my-bucket/cairn -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.out.validate(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			loc, err := o.location.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = loc.Close() }()
-			recs, listErr := restore.List(ctx, loc)
-			if err := o.printList(cmd.OutOrStdout(), recs); err != nil {
-				return err
-			}
-			return listErr
-		},
-	}
-	o.location.bind(cmd)
-	o.out.bind(cmd)
-	return cmd
-}
-
-func (o *restoreRef) printList(w io.Writer, recs []*restore.Record) error {
-	if o.out.structured() {
-		if recs == nil {
-			recs = []*restore.Record{}
-		}
-		return o.out.print(w, recs)
-	}
-	if len(recs) == 0 {
-		fmt.Fprintln(os.Stderr, "no restores")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tBACKUP\tSTATUS\tAGE\tCREATED\tUPDATED\tSKIPPED\tFAILED\tDRY RUN")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%t\n", r.Name, r.Backup, r.Phase,
-			age(r.StartTime), r.Counts.Created, r.Counts.Updated, r.Counts.Skipped,
-			r.Counts.Failed, r.Spec.DryRun)
-	}
-	return tw.Flush()
+		"restores", "NAME\tBACKUP\tSTATUS\tAGE\tCREATED\tUPDATED\tSKIPPED\tFAILED\tDRY RUN",
+		restore.List, func(r *restore.Record) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%t", r.Name, r.Backup,
+				r.Phase, age(r.StartTime), r.Counts.Created, r.Counts.Updated, r.Counts.Skipped,
+				r.Counts.Failed, r.Spec.DryRun)
+		})
 }
 
 type restoreDescribeOptions struct {
