@@ -45,16 +45,8 @@ type outcome struct {
 func (r *backupReconciler) execute(ctx context.Context, b *v1alpha1.Backup,
 	loc *location.Location, keys crypt.Keys) finisher {
 	defer func() { _ = loc.Close() }()
-	if t := b.Spec.Timeout; t != nil && t.Duration > 0 {
-		// A timer, not a context deadline: clients that see a deadline
-		// give up early ("would exceed context deadline") with an error
-		// that hides why, and the run would not read as timed out.
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		timer := time.AfterFunc(t.Duration, func() { cancel(errTimedOut) })
-		defer timer.Stop()
-		defer cancel(nil)
-	}
+	ctx, endTimeout := withTimeout(ctx, b.Spec.Timeout)
+	defer endTimeout()
 	r.metrics.inProgress.WithLabelValues("backup").Inc()
 	defer r.metrics.inProgress.WithLabelValues("backup").Dec()
 	log := r.log.With("backup", b.Name, "namespace", b.Namespace)

@@ -137,13 +137,8 @@ func (r *restoreReconciler) restoreSource(ctx context.Context,
 func (r *restoreReconciler) execute(ctx context.Context, rs *v1alpha1.Restore,
 	loc *location.Location, keys crypt.Keys) finisher {
 	defer func() { _ = loc.Close() }()
-	if t := rs.Spec.Timeout; t != nil && t.Duration > 0 {
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		timer := time.AfterFunc(t.Duration, func() { cancel(errTimedOut) })
-		defer timer.Stop()
-		defer cancel(nil)
-	}
+	ctx, endTimeout := withTimeout(ctx, rs.Spec.Timeout)
+	defer endTimeout()
 	r.metrics.inProgress.WithLabelValues("restore").Inc()
 	defer r.metrics.inProgress.WithLabelValues("restore").Dec()
 	started := time.Now()

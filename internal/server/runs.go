@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -127,5 +129,22 @@ func (r *run) finished() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// withTimeout cancels ctx with errTimedOut once timeout (spec.timeout) has
+// passed; nil or zero means no limit. A timer, not a context deadline:
+// clients that see a deadline give up early ("would exceed context
+// deadline") with an error that hides why, and the run would not read as
+// timed out. Call stop when the run ends.
+func withTimeout(ctx context.Context, timeout *metav1.Duration) (context.Context, func()) {
+	if timeout == nil || timeout.Duration <= 0 {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(timeout.Duration, func() { cancel(errTimedOut) })
+	return ctx, func() {
+		timer.Stop()
+		cancel(nil)
 	}
 }
