@@ -56,7 +56,7 @@ change.
 validation judge each object, and nothing changes. It prints what would
 happen to every object.
 
-NAME defaults to BACKUP-<time>. The record of the restore is kept in the
+NAME defaults to BACKUP-<time>, with a suffix when that name is taken. The record of the restore is kept in the
 location; see cairn restore describe.`,
 		Example: `  # Restore a backup into the cluster it came from
   cairn restore create --from-backup shop-1
@@ -78,7 +78,7 @@ location; see cairn restore describe.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
-			name := restore.DefaultName(o.from, time.Now())
+			name := "" // the engine picks one that is free
 			if len(args) == 1 {
 				name = args[0]
 			}

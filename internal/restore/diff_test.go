@@ -103,15 +103,15 @@ func TestDefaultName(t *testing.T) {
 	at := time.Date(2026, 12, 4, 10, 15, 0, 0, time.UTC)
 	tests := []struct{ backup, want string }{
 		{"shop-1", "shop-1-20261204101500"},
-		{strings.Repeat("a", 250), strings.Repeat("a", 238) + "-20261204101500"},
-		{strings.Repeat("a", 237) + "-b", strings.Repeat("a", 237) + "-20261204101500"},
+		{strings.Repeat("a", 250), strings.Repeat("a", 235) + "-20261204101500"},
+		{strings.Repeat("a", 234) + "-b", strings.Repeat("a", 234) + "-20261204101500"},
 	}
 	for _, tc := range tests {
 		got := DefaultName(tc.backup, at)
 		if got != tc.want {
 			t.Errorf("DefaultName(%d chars) = %q, want %q", len(tc.backup), got, tc.want)
 		}
-		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+		if errs := validation.IsDNS1123Subdomain(got + "-99"); len(errs) > 0 {
 			t.Errorf("%q: %v", got, errs)
 		}
 	}

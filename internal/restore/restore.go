@@ -101,6 +101,8 @@ type Spec struct {
 // Request is one restore to run.
 type Request struct {
 	// Name names the restore's record; it must be new in the location.
+	// An empty name is chosen by Run: DefaultName, with a suffix when a
+	// restore of that name is already recorded.
 	Name     string
 	Backup   string
 	Spec     Spec
@@ -156,13 +158,34 @@ func (r *Request) defaults() {
 }
 
 // DefaultName names a restore of a backup started at t. The backup's
-// name is shortened when needed, so that the result is a valid name.
+// name is shortened when needed, so that the result, and the result with
+// a suffix of up to three characters, is a valid name.
 func DefaultName(backupName string, t time.Time) string {
 	stamp := "-" + t.UTC().Format("20060102150405")
-	if limit := validation.DNS1123SubdomainMaxLength - len(stamp); len(backupName) > limit {
+	limit := validation.DNS1123SubdomainMaxLength - len(stamp) - len("-99")
+	if len(backupName) > limit {
 		backupName = strings.TrimRight(backupName[:limit], "-.")
 	}
 	return backupName + stamp
+}
+
+// freeName returns the default name of a restore of the backup started
+// now, with a suffix (-2, -3...) when restores in the same second took it.
+func freeName(ctx context.Context, loc *location.Location, backupName string,
+	now time.Time) (string, error) {
+	base := DefaultName(backupName, now)
+	for n := 1; n < 100; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		taken, err := loc.Exists(ctx, RecordKey(name))
+		if err != nil || !taken {
+			return name, err
+		}
+	}
+	return "", fmt.Errorf("%w: %s and 98 more of the same second; give the restore a name",
+		ErrExists, base)
 }
 
 func (r *Request) validate() error {
@@ -204,6 +227,13 @@ func (r *Request) validate() error {
 // every object came out as asked.
 func Run(ctx context.Context, req Request) (*Record, error) {
 	req.defaults()
+	if req.Name == "" {
+		name, err := freeName(ctx, req.Location, req.Backup, req.Clock())
+		if err != nil {
+			return nil, err
+		}
+		req.Name = name
+	}
 	if err := req.validate(); err != nil {
 		return nil, err
 	}

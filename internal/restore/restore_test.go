@@ -371,4 +371,22 @@ func TestBadInput(t *testing.T) {
 	if _, err := Run(ctx, req); !errors.Is(err, ErrExists) {
 		t.Errorf("second restore of the same name: %v, want ErrExists", err)
 	}
+
+	// Unnamed restores in the same second get names of their own.
+	at := time.Date(2026, 12, 4, 10, 15, 0, 0, time.UTC)
+	var names []string
+	for range 3 {
+		req := e.request(m, Spec{DryRun: true})
+		req.Name, req.Clock = "", func() time.Time { return at }
+		rec, err := Run(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, rec.Name)
+	}
+	want := []string{m.Name + "-20261204101500", m.Name + "-20261204101500-2",
+		m.Name + "-20261204101500-3"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("names %v, want %v", names, want)
+	}
 }
