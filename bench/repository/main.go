@@ -37,6 +37,7 @@ type config struct {
 	dir        string
 	keep       bool
 	cpuProfile string
+	memProfile string
 }
 
 func main() {
@@ -47,6 +48,8 @@ func main() {
 	flag.StringVar(&c.dir, "dir", os.TempDir(), "folder for the temporary data")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary data")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases")
+	flag.StringVar(&c.memProfile, "memprofile", "",
+		"write a heap profile taken when the small-file backup's live heap peaks")
 	flag.Parse()
 
 	var err error
@@ -155,7 +158,7 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 
-	row, err := smallFiles(ctx, work, c.smallFiles)
+	row, err := smallFiles(ctx, work, c.smallFiles, c.memProfile)
 	if err != nil {
 		return err
 	}
@@ -173,7 +176,7 @@ func openRepo(ctx context.Context, dir string) (*repository.Repository, error) {
 	return repository.Init(ctx, b, repository.InitOptions{Password: "bench", WorkFactor: 12})
 }
 
-func smallFiles(ctx context.Context, work string, n int) (result, error) {
+func smallFiles(ctx context.Context, work string, n int, memProfile string) (result, error) {
 	dir := filepath.Join(work, "small")
 	var total int64
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -206,8 +209,17 @@ func smallFiles(ctx context.Context, work string, n int) (result, error) {
 	}
 	var snap *repository.Snapshot
 	res, err := measure(fmt.Sprintf("backup, %dk small files", n/1000), func() error {
+		var heap *peakHeap
+		if memProfile != "" {
+			heap = watchHeap()
+		}
 		var err error
 		snap, err = r.Backup(ctx, dir, repository.BackupOptions{})
+		if heap != nil {
+			if werr := heap.write(memProfile); err == nil {
+				err = werr
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -122,6 +122,7 @@ func (r *Repository) backupSession(ctx context.Context, source string, rootInfo 
 
 	b := &backup{r: r, source: source, ix: ix, opts: o, claimed: map[ID]struct{}{},
 		up: newUploader(r, ix, o.IndexFlushPacks)}
+	b.up.indexed = b.release
 	root, tree, err := b.run(ctx, source, rootInfo, parentTree)
 	if err != nil {
 		return nil, err
@@ -220,7 +221,7 @@ func (b *backup) run(ctx context.Context, source string, rootInfo fs.FileInfo,
 	})
 
 	err := outer.Wait()
-	if ferr := b.up.flush(ctx); err == nil {
+	if ferr := b.up.finish(ctx); err == nil {
 		err = ferr
 	}
 	return root, b.rootTree, err
@@ -378,18 +379,30 @@ func (b *backup) parentSubtree(ctx context.Context, parent *Tree, name string) *
 }
 
 // claim reports whether the caller should store the blob: it is neither in
-// the index nor being stored by another worker.
+// the index nor being stored by another worker. A claim lasts until the
+// blob's pack is indexed (see release), so claimed holds only the blobs in
+// flight; the index is asked again under the lock because release runs
+// after the index has the blob.
 func (b *backup) claim(id ID) bool {
 	if b.ix.Has(id) {
 		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.claimed[id]; ok {
+	if _, ok := b.claimed[id]; ok || b.ix.Has(id) {
 		return false
 	}
 	b.claimed[id] = struct{}{}
 	return true
+}
+
+// release drops the claims of a stored and indexed pack's blobs.
+func (b *backup) release(p indexPack) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, bl := range p.Blobs {
+		delete(b.claimed, bl.ID)
+	}
 }
 
 // saveTree stores a tree blob unless it is known. Workers and the walker

@@ -28,8 +28,11 @@ type indexObject struct {
 const maxIndexBlobs = 200_000
 
 var (
+	// Index entries are mostly random ids, so a small window loses little
+	// and keeps the encoder's history at about 2 MiB instead of 16.
 	zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(1))
+		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20),
+		zstd.WithLowerEncoderMem(true))
 	zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(1<<30))
 )

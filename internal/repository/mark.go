@@ -112,7 +112,7 @@ func (r *Repository) repack(ctx context.Context, packs []indexPack, home map[ID]
 		return nil
 	})
 	err := g.Wait()
-	if ferr := up.flush(ctx); err == nil {
+	if ferr := up.finish(ctx); err == nil {
 		err = ferr
 	}
 	if err != nil {

@@ -61,13 +61,14 @@ type packer struct {
 	key   []byte
 	aead  cipher.AEAD
 	buf   []byte
+	start []byte // buf as given, to return to packBuffers
 	blobs []Blob
 }
 
 func newPacker(typ BlobType, buf []byte) *packer {
 	key := newKey()
 	aead, _ := newAEAD(key) // a fresh 32-byte key is always valid
-	return &packer{typ: typ, key: key, aead: aead, buf: buf[:0]}
+	return &packer{typ: typ, key: key, aead: aead, buf: buf[:0], start: buf}
 }
 
 // add seals stored (the possibly compressed plaintext) into the pack.
@@ -80,10 +81,11 @@ func (p *packer) add(id ID, stored []byte, rawLen int, compressed bool) {
 	})
 }
 
-// fits reports whether a blob of n stored bytes fits a pack of packSize; an
-// empty pack takes any blob.
+// fits reports whether a blob of n stored bytes, with the header entries of
+// every blob, fits a pack of packSize; an empty pack takes any blob.
 func (p *packer) fits(n, packSize int) bool {
-	return len(p.blobs) == 0 || len(p.buf)+n+sealOverhead <= packSize
+	header := 1 + 4 + (len(p.blobs)+1)*entrySize
+	return len(p.blobs) == 0 || len(p.buf)+n+sealOverhead+header <= packSize
 }
 
 // finish appends header, wrapped key and trailer and returns the pack's id

@@ -6,14 +6,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 )
 
-// finishedPack is a sealed pack waiting for upload.
+// finishedPack is a sealed pack waiting for upload. buf is the buffer the
+// pack was started in, which data outgrows only for a blob larger than a pack.
 type finishedPack struct {
 	id    ID
 	data  []byte
+	buf   []byte
 	blobs []Blob
 }
 
@@ -25,10 +28,13 @@ type uploader struct {
 	ix         *Index
 	queue      chan finishedPack
 	flushEvery int
-	bufs       sync.Pool
 
 	mu      sync.Mutex
 	pending []indexPack
+	lent    map[*byte][]byte // pack buffers handed out and not yet returned
+
+	// indexed, when set, is told of every pack once its blobs are in ix.
+	indexed func(indexPack)
 
 	packs, stored atomic.Int64
 }
@@ -39,17 +45,41 @@ func newUploader(r *Repository, ix *Index, flushEvery int) *uploader {
 	if flushEvery <= 0 {
 		flushEvery = 16
 	}
-	return &uploader{r: r, ix: ix, queue: make(chan finishedPack, 1), flushEvery: flushEvery}
+	return &uploader{r: r, ix: ix, queue: make(chan finishedPack, 1), flushEvery: flushEvery,
+		lent: map[*byte][]byte{}}
 }
 
 // buffer returns a pack buffer; whole packs live in memory until stored,
 // since a pack is named by the hash of its bytes. Blobs are added only while
-// they fit (see fits), and the extra 1/64 holds the header.
+// they and their header entries fit (see fits); the extra room holds the
+// header's seal, the wrapped key and the trailer.
 func (u *uploader) buffer() []byte {
-	if b, ok := u.bufs.Get().(*[]byte); ok {
-		return (*b)[:0]
+	b := packBuffers.get(u.r.cfg.PackSize + 4096)
+	u.mu.Lock()
+	u.lent[unsafe.SliceData(b)] = b
+	u.mu.Unlock()
+	return b
+}
+
+// giveBack returns a stored pack's buffer for the next pack.
+func (u *uploader) giveBack(b []byte) {
+	u.mu.Lock()
+	delete(u.lent, unsafe.SliceData(b))
+	u.mu.Unlock()
+	packBuffers.put(b)
+}
+
+// giveBackAll returns every buffer still lent, such as the packs of a failed
+// backup that were never sent, once no goroutine can use them.
+func (u *uploader) giveBackAll() {
+	u.mu.Lock()
+	lent := u.lent
+	u.lent = map[*byte][]byte{}
+	u.mu.Unlock()
+	for _, b := range lent {
+		packBuffers.put(b)
 	}
-	return make([]byte, 0, u.r.cfg.PackSize+u.r.cfg.PackSize/64+4096)
+	packBuffers.trim()
 }
 
 // send seals the pack and queues it; it blocks while uploads are behind.
@@ -59,7 +89,7 @@ func (u *uploader) send(ctx context.Context, p *packer) error {
 		return err
 	}
 	select {
-	case u.queue <- finishedPack{id: id, data: data, blobs: p.blobs}:
+	case u.queue <- finishedPack{id: id, data: data, buf: p.start, blobs: p.blobs}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -91,13 +121,15 @@ func (u *uploader) upload(ctx context.Context, fp finishedPack) error {
 	}
 	p := indexPack{ID: fp.id, Size: int64(len(fp.data)), Blobs: fp.blobs}
 	u.ix.add(p)
+	if u.indexed != nil {
+		u.indexed(p)
+	}
 	u.packs.Add(1)
 	u.stored.Add(int64(len(fp.data)))
 	if h := u.r.hooks.packStored; h != nil {
 		h()
 	}
-	data := fp.data
-	u.bufs.Put(&data)
+	u.giveBack(fp.buf)
 
 	u.mu.Lock()
 	u.pending = append(u.pending, p)
@@ -112,9 +144,12 @@ func (u *uploader) upload(ctx context.Context, fp finishedPack) error {
 	return nil
 }
 
-// flush writes the index of packs stored since the last flush. It runs even
-// when ctx is cancelled, so an interrupted backup's packs stay usable.
-func (u *uploader) flush(ctx context.Context) error {
+// finish runs once nothing sends or uploads any more: it takes back every
+// pack buffer and writes the index of packs stored since the last index
+// object. It writes even when ctx is cancelled, so an interrupted backup's
+// packs stay usable.
+func (u *uploader) finish(ctx context.Context) error {
+	u.giveBackAll()
 	u.mu.Lock()
 	pending := u.pending
 	u.pending = nil
