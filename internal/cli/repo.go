@@ -152,6 +152,7 @@ func (f *repoFlags) open(ctx context.Context,
 		}
 		return nil, nil, err
 	}
+	r.UseLocation(l)
 	return r, l, nil
 }
 

@@ -84,9 +84,9 @@
 // used blob, packs not in any index, and, after copying their used blobs
 // into new packs, packs whose unused share exceeds MaxUnused.
 //
-// The prune lock is created with IfNotExist. On S3 that is a conditional
-// write; on a folder, fileblob checks only within one process, so two
-// prunes started at the same moment from different processes on one folder
-// could both run. Publishing the lock with a hard link, as package location
-// does for PutIfAbsent, would close that gap.
+// The prune lock is created only when absent. On S3 that is a conditional
+// write. On a folder, fileblob's own check holds only within one process,
+// so a repository told its location (UseLocation, as the CLI does) creates
+// the lock through the location, which publishes it with a hard link that
+// fails when another process holds it.
 package repository

@@ -138,8 +138,8 @@ func (r *Repository) tryLoadIndexObjects(ctx context.Context) ([]indexObject, er
 	return out, nil
 }
 
-// location is a compact in-memory Blob.
-type location struct {
+// blobPlace is a compact in-memory Blob.
+type blobPlace struct {
 	pack   uint32
 	offset uint32
 	length uint32
@@ -153,11 +153,11 @@ type Index struct {
 	mu      sync.RWMutex
 	packs   []indexPack // Blobs is dropped after adding, to save memory
 	packNum map[ID]uint32
-	blobs   map[ID]location
+	blobs   map[ID]blobPlace
 }
 
 func newIndex() *Index {
-	return &Index{packNum: map[ID]uint32{}, blobs: map[ID]location{}}
+	return &Index{packNum: map[ID]uint32{}, blobs: map[ID]blobPlace{}}
 }
 
 // buildIndex makes an Index of the packs in objs, leaving out the packs in skip.
@@ -187,7 +187,7 @@ func (ix *Index) add(p indexPack) {
 		if _, ok := ix.blobs[b.ID]; ok {
 			continue
 		}
-		ix.blobs[b.ID] = location{pack: n, offset: b.Offset, length: b.Length,
+		ix.blobs[b.ID] = blobPlace{pack: n, offset: b.Offset, length: b.Length,
 			raw: b.RawLength, typ: b.Type, comp: b.Compressed}
 	}
 }

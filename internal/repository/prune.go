@@ -8,6 +8,8 @@ import (
 
 	"gocloud.dev/gcerrors"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/cairn-backup/cairn/internal/location"
 )
 
 // PruneOptions tune a prune.
@@ -220,11 +222,11 @@ func loadSealedDir[T any](ctx context.Context, r *Repository, dir string) ([]sto
 // taken to be left by a prune that died.
 func (r *Repository) lockPrune(ctx context.Context) error {
 	for range 2 {
-		err := r.putSealed(ctx, objPruneLock, session{ID: randomID(), Start: r.clock().UTC()})
+		err := r.createLock(ctx)
 		if err == nil {
 			return nil
 		}
-		if gcerrors.Code(err) != gcerrors.FailedPrecondition {
+		if gcerrors.Code(err) != gcerrors.FailedPrecondition && !errors.Is(err, location.ErrExists) {
 			return err
 		}
 		attrs, aerr := r.bucket.Attributes(ctx, objPruneLock)
@@ -236,6 +238,20 @@ func (r *Repository) lockPrune(ctx context.Context) error {
 		}
 	}
 	return ErrPruneRunning
+}
+
+// createLock writes the prune lock unless it exists, through the location
+// when the repository knows it.
+func (r *Repository) createLock(ctx context.Context) error {
+	v := session{ID: randomID(), Start: r.clock().UTC()}
+	if r.loc == nil {
+		return r.putSealed(ctx, objPruneLock, v)
+	}
+	data, err := r.sealJSON(objPruneLock, v)
+	if err != nil {
+		return err
+	}
+	return r.loc.PutIfAbsent(ctx, objPruneLock, data)
 }
 
 func (r *Repository) unlockPrune(ctx context.Context) {

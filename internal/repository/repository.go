@@ -14,6 +14,8 @@ import (
 	"github.com/restic/chunker"
 	"github.com/zeebo/blake3"
 	"gocloud.dev/blob"
+
+	"github.com/cairn-backup/cairn/internal/location"
 	"gocloud.dev/gcerrors"
 )
 
@@ -83,7 +85,15 @@ type Repository struct {
 	keyCache packKeys
 	clock    func() time.Time
 	hooks    hooks
+	// loc, when set, is the location the bucket belongs to; its
+	// PutIfAbsent holds across processes on a folder, where the bucket's
+	// own conditional write holds only within one.
+	loc *location.Location
 }
+
+// UseLocation tells the repository which location its bucket belongs to, so
+// that the prune lock excludes prunes of other processes on a folder too.
+func (r *Repository) UseLocation(l *location.Location) { r.loc = l }
 
 // hooks let tests stop a backup at chosen points; all are nil otherwise.
 type hooks struct {
@@ -232,11 +242,20 @@ func (r *Repository) blobID(data []byte) ID {
 // putSealed stores v as JSON sealed with the metadata key. The object name is
 // the additional data, so a sealed object cannot be moved to another name.
 func (r *Repository) putSealed(ctx context.Context, key string, v any) error {
-	plain, err := json.Marshal(v)
+	data, err := r.sealJSON(key, v)
 	if err != nil {
 		return err
 	}
-	return put(ctx, r.bucket, key, seal(r.meta, nil, plain, []byte(key)))
+	return put(ctx, r.bucket, key, data)
+}
+
+// sealJSON encodes v and seals it for the object key.
+func (r *Repository) sealJSON(key string, v any) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return seal(r.meta, nil, plain, []byte(key)), nil
 }
 
 // getSealed reads what putSealed stored.
