@@ -33,14 +33,16 @@ type config struct {
 	counts     []int
 	namespaces int
 	workers    int
+	backupOnly bool
 }
 
 func main() {
 	counts := flag.String("objects", "10000,100000", "population sizes, comma separated")
 	namespaces := flag.Int("namespaces", 50, "namespaces the objects are spread over")
 	workers := flag.Int("workers", 8, "workers for cairn and for the raw ceilings")
+	backupOnly := flag.Bool("backup-only", false, "measure the lists and the backup, not restores")
 	flag.Parse()
-	cfg := config{namespaces: *namespaces, workers: *workers}
+	cfg := config{namespaces: *namespaces, workers: *workers, backupOnly: *backupOnly}
 	for _, f := range strings.Split(*counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
@@ -170,6 +172,9 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	}
 	t.row(m.Totals.Objects, "cairn backup", r.Elapsed, r.PeakRSS, m.Archive.Size,
 		r.Elapsed.Seconds()/listTime.Seconds())
+	if cfg.backupOnly {
+		return nil
+	}
 
 	prefix := fmt.Sprintf("ceil%d", n)
 	if err := createNamespaces(ctx, dyn, prefix, cfg.namespaces); err != nil {

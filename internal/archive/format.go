@@ -2,10 +2,12 @@ package archive
 
 import (
 	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
+
+	jsoniter "github.com/json-iterator/go"
 )
 
 const (
@@ -83,36 +85,43 @@ func entryHeader(name string, size int64, modTime time.Time) *tar.Header {
 	}
 }
 
-var deletionKey = []byte(`"deletionTimestamp"`)
+// objectJSON reads objects with an iterator: a backup checks every object
+// it writes, and decoding each into values would cost more than the rest of
+// writing it.
+var objectJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // objectDeleting checks that data is one JSON object and reports whether
 // its metadata.deletionTimestamp is set. This is the one piece of
 // Kubernetes the format knows: the index comes last, so a reader learns
 // whether an object was being deleted from the object itself.
 func objectDeleting(data []byte) (bool, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	it := objectJSON.BorrowIterator(data)
+	defer objectJSON.ReturnIterator(it)
+	if it.WhatIsNext() != jsoniter.ObjectValue {
 		return false, fmt.Errorf("%w: data is not a JSON object", ErrInvalidObject)
 	}
-
-	// Most objects are not being deleted; skip decoding those.
-	if !bytes.Contains(data, deletionKey) {
-		if !json.Valid(data) {
-			return false, fmt.Errorf("%w: data is not valid JSON", ErrInvalidObject)
+	deleting := false
+	it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+		if field != "metadata" || it.WhatIsNext() != jsoniter.ObjectValue {
+			it.Skip()
+			return true
 		}
-		return false, nil
+		it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+			if field == "deletionTimestamp" && it.WhatIsNext() != jsoniter.NilValue {
+				deleting = true
+			}
+			it.Skip()
+			return true
+		})
+		return true
+	})
+	if it.Error != nil {
+		return false, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidObject, it.Error)
 	}
-
-	var doc struct {
-		Metadata struct {
-			DeletionTimestamp json.RawMessage `json:"deletionTimestamp"`
-		} `json:"metadata"`
+	if it.WhatIsNext(); it.Error != io.EOF { // the iterator's mark of a clean end
+		return false, fmt.Errorf("%w: data has more after its JSON object", ErrInvalidObject)
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return false, fmt.Errorf("%w: data is not a JSON object: %w", ErrInvalidObject, err)
-	}
-	ts := doc.Metadata.DeletionTimestamp
-	return len(ts) > 0 && string(ts) != "null", nil
+	return deleting, nil
 }
 
 // checkObject validates an object before it is written.

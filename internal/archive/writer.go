@@ -186,7 +186,7 @@ func (w *Writer) Add(obj Object) error {
 		Ref: obj.Ref, Path: p, Size: int64(len(obj.Data)),
 		SHA256: hex.EncodeToString(sum[:]), Deleting: obj.Deleting,
 	}
-	if err := w.indexEnc.Encode(entry); err != nil {
+	if err := w.indexEnc.Encode(entry.line()); err != nil {
 		w.err = fmt.Errorf("spool index entry for %s: %w", p, err)
 		return w.err
 	}

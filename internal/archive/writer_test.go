@@ -75,6 +75,12 @@ func TestWriterRefuses(t *testing.T) {
 		{"timestamp without deleting", Object{Ref: ObjectRef{"", "v1", "pods", "shop", "e"},
 			Data: []byte(`{"metadata":{"deletionTimestamp":"2024-01-01T00:00:00Z"}}`)},
 			ErrInvalidObject},
+		{"two objects", Object{Ref: ObjectRef{"", "v1", "configmaps", "shop", "g"},
+			Data: []byte(`{"a":1} {}`)}, ErrInvalidObject},
+		{"text after the object", Object{Ref: ObjectRef{"", "v1", "configmaps", "shop", "h"},
+			Data: []byte(`{"a":1}x`)}, ErrInvalidObject},
+		{"unclosed member", Object{Ref: ObjectRef{"", "v1", "configmaps", "shop", "i"},
+			Data: []byte(`{"metadata":{"name":"i"}`)}, ErrInvalidObject},
 		{"too large", Object{Ref: ObjectRef{"", "v1", "pods", "shop", "f"},
 			Data: make([]byte, MaxObjectSize+1)}, ErrInvalidObject},
 	}

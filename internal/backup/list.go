@@ -3,10 +3,11 @@ package backup
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
+	jsoniter "github.com/json-iterator/go"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/cairn-backup/cairn/internal/cluster"
@@ -30,14 +31,11 @@ type itemHead struct {
 	} `json:"metadata"`
 }
 
-type listPage struct {
-	Metadata struct {
-		ResourceVersion string `json:"resourceVersion"`
-		Continue        string `json:"continue"`
-	} `json:"metadata"`
-	Items []json.RawMessage `json:"items"`
+// listMeta is the metadata of one list response.
+type listMeta struct {
+	resourceVersion string
+	cont            string
 }
-
 // lister reads one type page by page.
 type lister struct {
 	c        *cluster.Cluster
@@ -51,12 +49,14 @@ type lister struct {
 // A compacted rv fails with an error apierrors.IsResourceExpired accepts.
 // Items whose key sorts at or before after are skipped: a re-read after
 // compaction resumes where the first read stopped, since lists come in key
-// order. The next page is read while fn handles this one.
+// order. The next pages are read while fn handles this one: the reader
+// decodes only a page's metadata, so the chain of requests, which bounds a
+// list of one type, waits on the API server alone.
 func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 	fn func(item) error) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan fetched, 1)
+	pages := make(chan fetched, prefetchPages)
 	go l.fetch(ctx, namespace, rv, pages)
 	var readRV string
 	for f := range pages {
@@ -64,13 +64,13 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 			return "", f.err
 		}
 		if readRV == "" {
-			readRV = f.page.Metadata.ResourceVersion
+			readRV = f.meta.resourceVersion
 		}
-		for _, raw := range f.page.Items {
-			it, err := l.item(raw)
-			if err != nil {
-				return "", err
-			}
+		items, err := l.parseItems(f.body)
+		if err != nil {
+			return "", err
+		}
+		for _, it := range items {
 			if after != "" && key(it.head.Metadata.Namespace, it.head.Metadata.Name) <= after {
 				continue
 			}
@@ -85,9 +85,13 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 	return readRV, nil
 }
 
+// prefetchPages is how many pages a list reads ahead of the archive.
+const prefetchPages = 4
+
 // fetched is one page read, or the error that ended the list.
 type fetched struct {
-	page listPage
+	body []byte
+	meta listMeta
 	err  error
 }
 
@@ -111,18 +115,19 @@ func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fet
 		body, err := req.Do(ctx).Raw()
 		if err != nil {
 			f.err = err
-		} else if err := json.Unmarshal(body, &f.page); err != nil {
-			f.err = fmt.Errorf("decode list of %s: %w", l.res, err)
+		} else {
+			f.body = body
+			f.meta, f.err = l.parseMeta(body)
 		}
 		select {
 		case out <- f:
 		case <-ctx.Done():
 			return
 		}
-		if f.err != nil || f.page.Metadata.Continue == "" {
+		if f.err != nil || f.meta.cont == "" {
 			return
 		}
-		cont = f.page.Metadata.Continue
+		cont = f.meta.cont
 	}
 }
 
@@ -145,15 +150,94 @@ func (l *lister) path(namespace string) string {
 	return base + "/" + l.res.Resource
 }
 
+// Pages are read with an iterator, keeping a copy of each item's bytes:
+// decoding them into values, as encoding/json does, would cost a backup
+// more CPU than the API server spends serving the list.
+var listJSON = jsoniter.ConfigCompatibleWithStandardLibrary
+
+// errMetaRead ends a read of a list response once its metadata, which the
+// API server writes before the items, is read.
+var errMetaRead = errors.New("metadata read")
+
+// parseMeta reads a list response's metadata.
+func (l *lister) parseMeta(body []byte) (listMeta, error) {
+	var m listMeta
+	err := l.readList(body, func(it *jsoniter.Iterator, field string) error {
+		if field != "metadata" {
+			it.Skip()
+			return nil
+		}
+		it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+			switch field {
+			case "resourceVersion":
+				m.resourceVersion = it.ReadString()
+			case "continue":
+				m.cont = it.ReadString()
+			default:
+				it.Skip()
+			}
+			return true
+		})
+		if it.Error != nil {
+			return nil // readList reports it
+		}
+		return errMetaRead
+	})
+	if errors.Is(err, errMetaRead) {
+		err = nil
+	}
+	return m, err
+}
+
+// parseItems reads a list response's items.
+func (l *lister) parseItems(body []byte) ([]item, error) {
+	var items []item
+	err := l.readList(body, func(it *jsoniter.Iterator, field string) error {
+		if field != "items" {
+			it.Skip()
+			return nil
+		}
+		var err error
+		it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
+			var x item
+			if x, err = l.item(it.SkipAndReturnBytes()); err != nil {
+				return false
+			}
+			items = append(items, x)
+			return true
+		})
+		return err
+	})
+	return items, err
+}
+
+// readList calls fn for each member of a list response; fn reads or skips
+// the member's value.
+func (l *lister) readList(body []byte, fn func(*jsoniter.Iterator, string) error) error {
+	it := listJSON.BorrowIterator(body)
+	defer listJSON.ReturnIterator(it)
+	var err error
+	it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+		err = fn(it, field)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if it.Error != nil {
+		return fmt.Errorf("decode list of %s: %w", l.res, it.Error)
+	}
+	return nil
+}
+
 // item decodes the fields of one list item. Items of built-in types come
 // without apiVersion and kind in lists; they are added so that every stored
 // document stands on its own.
-func (l *lister) item(raw json.RawMessage) (item, error) {
-	var it item
-	if err := json.Unmarshal(raw, &it.head); err != nil {
+func (l *lister) item(raw []byte) (item, error) {
+	it := item{data: raw}
+	if err := readHead(raw, &it.head); err != nil {
 		return it, fmt.Errorf("decode %s item: %w", l.res, err)
 	}
-	it.data = raw
 	if it.head.APIVersion == "" && it.head.Kind == "" {
 		gv := l.res.Version
 		if l.res.Group != "" {
@@ -165,6 +249,62 @@ func (l *lister) item(raw json.RawMessage) (item, error) {
 		it.head.APIVersion, it.head.Kind = gv, l.res.Kind
 	}
 	return it, nil
+}
+
+// readHead reads the fields of itemHead from one object, skipping the rest.
+func readHead(raw []byte, h *itemHead) error {
+	it := listJSON.BorrowIterator(raw)
+	defer listJSON.ReturnIterator(it)
+	if it.WhatIsNext() != jsoniter.ObjectValue {
+		return errors.New("not a JSON object")
+	}
+	m := &h.Metadata
+	it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+		switch field {
+		case "apiVersion":
+			h.APIVersion = it.ReadString()
+		case "kind":
+			h.Kind = it.ReadString()
+		case "metadata":
+			it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
+				switch field {
+				case "name":
+					m.Name = it.ReadString()
+				case "namespace":
+					m.Namespace = it.ReadString()
+				case "labels":
+					m.Labels = readLabels(it)
+				case "deletionTimestamp":
+					if it.WhatIsNext() == jsoniter.NilValue {
+						it.Skip()
+					} else {
+						ts := it.ReadString()
+						m.DeletionTimestamp = &ts
+					}
+				default:
+					it.Skip()
+				}
+				return true
+			})
+		default:
+			it.Skip()
+		}
+		return true
+	})
+	return it.Error
+}
+
+func readLabels(it *jsoniter.Iterator) map[string]string {
+	if it.WhatIsNext() == jsoniter.NilValue {
+		it.Skip()
+		return nil
+	}
+	labels := map[string]string{}
+	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+		labels[key] = it.ReadString()
+		return true
+	})
+	return labels
 }
 
 // expired reports whether a list failed because its revision was
