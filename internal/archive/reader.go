@@ -20,8 +20,14 @@ type Reader struct {
 	ledger *ledger
 	defect error // first defect the ledger reported
 	index  []IndexEntry
+	keep   bool  // keep the index for Index
 	err    error // sticky: io.EOF at the end, or the first failure
 }
+
+// KeepIndex makes the reader keep the index for Index. Without it the index
+// is checked and dropped, so that reading an archive of millions of objects
+// does not hold an entry for each.
+func (r *Reader) KeepIndex() { r.keep = true }
 
 // NewReader starts reading an archive. It checks the format entry and
 // returns an error wrapping ErrNotArchive or ErrUnsupportedVersion when it
@@ -112,7 +118,9 @@ func (r *Reader) readIndex() error {
 	var entries []IndexEntry
 	_, err := readIndex(r.s, r.s.tr, r.note, func(line int, e IndexEntry) {
 		r.ledger.entry(line, e)
-		entries = append(entries, e)
+		if r.keep {
+			entries = append(entries, e)
+		}
 	})
 	if err != nil {
 		return err
@@ -136,8 +144,8 @@ func (r *Reader) readIndex() error {
 	return io.EOF
 }
 
-// Index returns the archive's index once Next has returned io.EOF, and nil
-// before.
+// Index returns the archive's index once Next has returned io.EOF, if
+// KeepIndex was called before; nil otherwise.
 func (r *Reader) Index() []IndexEntry { return r.index }
 
 // Close stops reading and releases the decoder. It does not close the

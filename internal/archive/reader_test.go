@@ -21,6 +21,7 @@ func readAll(t *testing.T, archive []byte) ([]Object, *Reader, error) {
 		return nil, nil, err
 	}
 	t.Cleanup(func() { _ = r.Close() })
+	r.KeepIndex()
 	var objs []Object
 	for {
 		obj, err := r.Next()
@@ -188,5 +189,24 @@ func TestReaderClose(t *testing.T) {
 	}
 	if r.Index() != nil {
 		t.Error("Index is set before the end")
+	}
+}
+
+func TestReaderDropsTheIndexUnlessKept(t *testing.T) {
+	archive, _ := writeArchive(t, fixtureObjects())
+	r, err := NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		if _, err := r.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.Index() != nil {
+		t.Errorf("Index kept %d entries without KeepIndex", len(r.Index()))
 	}
 }

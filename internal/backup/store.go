@@ -152,6 +152,7 @@ func Objects(ctx context.Context, loc *location.Location, m *archive.Manifest,
 		return nil, err
 	}
 	defer func() { _ = closer.Close() }()
+	r.KeepIndex()
 	for {
 		if _, err := r.Next(); errors.Is(err, io.EOF) {
 			return r.Index(), nil
