@@ -36,6 +36,7 @@ type listMeta struct {
 	resourceVersion string
 	cont            string
 }
+
 // lister reads one type page by page.
 type lister struct {
 	c        *cluster.Cluster
