@@ -86,8 +86,8 @@ func entryHeader(name string, size int64, modTime time.Time) *tar.Header {
 }
 
 // objectJSON reads objects with an iterator: a backup checks every object
-// it writes, and decoding each into values would cost more than the rest of
-// writing it.
+// it writes, and with encoding/json that check was a third of the cost of
+// writing an object.
 var objectJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // objectDeleting checks that data is one JSON object and reports whether
