@@ -25,7 +25,7 @@ type backupCreateOptions struct {
 }
 
 func newBackupCreateCommand(g *globalOptions) *cobra.Command {
-	o := &backupCreateOptions{global: g}
+	o := &backupCreateOptions{global: g, location: locationFlag{create: true}}
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Back up API objects of the cluster",

@@ -159,3 +159,41 @@ func TestBackupBadInput(t *testing.T) {
 		t.Fatalf("unreachable cluster: exit %d: %s", code, out)
 	}
 }
+
+// A folder given with --location that does not exist is reported by every
+// command but backup create, which makes it; none of them leaves it behind.
+func TestMissingFolderLocation(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo")
+	tests := [][]string{
+		{"backup", "list"},
+		{"backup", "describe", "x"},
+		{"backup", "logs", "x"},
+		{"backup", "verify", "x"},
+		{"backup", "delete", "x"},
+		{"restore", "list"},
+		{"location", "check", missing},
+	}
+	for _, args := range tests {
+		if args[0] != "location" {
+			args = append(args, "--location", missing)
+		}
+		out, code := cairn(t, args...)
+		if code != 1 || !strings.Contains(out, "not found") {
+			t.Errorf("%v: exit %d, output %q; want exit 1 and not found", args, code, out)
+		}
+		if _, err := os.Stat(missing); !os.IsNotExist(err) {
+			t.Fatalf("%v made the folder: %v", args, err)
+		}
+	}
+
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	if out, code := cairn(t, "backup", "create", "first", "--include-namespaces", ns,
+		"--location", missing); code != 0 {
+		t.Fatalf("backup create into a new folder: exit %d: %s", code, out)
+	}
+	if out, code := cairn(t, "backup", "list", "--location", missing); code != 0 ||
+		!strings.Contains(out, "first") {
+		t.Fatalf("backup list after create: exit %d: %s", code, out)
+	}
+}

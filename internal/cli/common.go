@@ -24,7 +24,14 @@ import (
 // backups. It takes a location name from the client configuration (see
 // cairn location add) or a URL; without it, the configured default
 // location, else location.DefaultURL.
-type locationFlag struct{ ref string }
+type locationFlag struct {
+	ref string
+	// create lets a command make a folder location that does not exist;
+	// only backup create writes into a new location, and every other
+	// command reports a missing folder it was given instead of showing it
+	// empty. The default location is made when first used.
+	create bool
+}
 
 func (l *locationFlag) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&l.ref, "location", "",
@@ -48,6 +55,7 @@ func (l *locationFlag) open(ctx context.Context) (*location.Location, error) {
 	return location.OpenWith(ctx, c.URL, location.Options{
 		ReadOnly:        c.ReadOnly,
 		CredentialsFile: c.CredentialsFile,
+		MustExist:       !l.create && l.ref != "",
 	})
 }
 

@@ -78,7 +78,8 @@ func (f *repoFlags) validate() error {
 // credentials files all work alike. The repository writes through the
 // location's bucket, which does not enforce read-only, so writing commands
 // refuse a read-only location here.
-func (f *repoFlags) openLocation(ctx context.Context, write bool) (*location.Location, error) {
+func (f *repoFlags) openLocation(ctx context.Context, write, create bool) (*location.Location,
+	error) {
 	c, err := resolveLocation(f.url)
 	if err != nil {
 		return nil, err
@@ -90,8 +91,11 @@ func (f *repoFlags) openLocation(ctx context.Context, write bool) (*location.Loc
 		c.CredentialsFile = f.credentialsFile
 	}
 	l, err := location.OpenWith(ctx, c.URL, location.Options{
-		ReadOnly: c.ReadOnly, CredentialsFile: c.CredentialsFile,
+		ReadOnly: c.ReadOnly, CredentialsFile: c.CredentialsFile, MustExist: !create,
 	})
+	if errors.Is(err, location.ErrNotFound) {
+		return nil, fmt.Errorf("open repository %s: %w (cairn repo init creates one)", f.url, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open repository %s: %w", f.url, err)
 	}
@@ -140,7 +144,7 @@ func (f *repoFlags) open(ctx context.Context,
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := f.openLocation(ctx, write)
+	l, err := f.openLocation(ctx, write, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,6 +153,9 @@ func (f *repoFlags) open(ctx context.Context,
 		_ = l.Close()
 		if errors.Is(err, repository.ErrWrongKey) {
 			return nil, nil, usageErrorf("%v", err)
+		}
+		if errors.Is(err, repository.ErrNotFound) {
+			return nil, nil, fmt.Errorf("%w (cairn repo init creates a repository)", err)
 		}
 		return nil, nil, err
 	}

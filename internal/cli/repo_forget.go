@@ -30,8 +30,10 @@ func newRepoForgetCommand(_ *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forget [SNAPSHOT...]",
 		Short: "Remove snapshots by id or by a retention policy",
-		Long: `Remove the named snapshots, or those a retention policy does not keep. The
-data they used is freed by later runs of cairn repo prune.`,
+		Long: `Remove the named snapshots, or those a retention policy does not keep. A
+policy applies to the snapshots of each host and folder apart: --keep-last 7
+keeps the newest seven of every folder. The data they used is freed by later
+runs of cairn repo prune.`,
 		Example: `  cairn repo forget 3f2a9c1e --repo /srv/repo
   cairn repo forget --keep-last 7 --keep-daily 30 --repo /srv/repo --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error {

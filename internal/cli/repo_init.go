@@ -59,7 +59,7 @@ func (o *repoInitOptions) run(ctx context.Context, w io.Writer) error {
 		o.chunker.AverageBits > 30 {
 		return usageErrorf("chunk sizes: need chunk-min < chunk-max and 10 <= bits <= 30")
 	}
-	l, err := o.repo.openLocation(ctx, true)
+	l, err := o.repo.openLocation(ctx, true, true)
 	if err != nil {
 		return err
 	}

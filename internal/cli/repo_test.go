@@ -237,6 +237,7 @@ func TestRepoBadInput(t *testing.T) {
 	if out, code := cairn(t, "repo", "init", "--repo", repo); code != 0 {
 		t.Fatalf("init: exit %d: %s", code, out)
 	}
+	missing := filepath.Join(t.TempDir(), "typo")
 	wrong := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(wrong, []byte("wrong password\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -252,5 +253,12 @@ func TestRepoBadInput(t *testing.T) {
 			1, "not found"},
 		{"BadChunker", []string{"repo", "init", "--repo", t.TempDir(), "--chunk-min", "9000000"},
 			2, "chunk sizes"},
+		{"MissingFolder", []string{"repo", "list", "--repo", missing}, 1, "cairn repo init"},
+		{"MissingFolderSnapshot", []string{"repo", "snapshot", t.TempDir(), "--repo", missing}, 1,
+			"cairn repo init"},
+		{"EmptyFolder", []string{"repo", "check", "--repo", t.TempDir()}, 1, "cairn repo init"},
 	})
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("a command on a missing repository made its folder: %v", err)
+	}
 }

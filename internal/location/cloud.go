@@ -21,7 +21,7 @@ const gcsScope = "https://www.googleapis.com/auth/devstorage.read_write"
 func openBucket(ctx context.Context, t *target, opts Options) (*opened, error) {
 	switch t.scheme {
 	case "file":
-		return openFile(t)
+		return openFile(t, opts.MustExist)
 	case "s3":
 		return openS3(ctx, t, opts)
 	case "gs":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,9 +22,21 @@ type opened struct {
 	cleanup func(ctx context.Context, key string) error
 }
 
-func openFile(t *target) (*opened, error) {
+func openFile(t *target, mustExist bool) (*opened, error) {
+	if mustExist {
+		fi, err := os.Stat(t.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("folder %s: %w", t.dir, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a folder", t.dir)
+		}
+	}
 	b, err := fileblob.OpenBucket(t.dir, &fileblob.Options{
-		CreateDir: true,
+		CreateDir: !mustExist,
 		// Temporary files next to their target, so that publishing is a
 		// rename within one file system; no metadata sidecar files.
 		NoTempDir: true,

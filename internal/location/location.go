@@ -67,6 +67,10 @@ type Options struct {
 	// means DefaultPartSize and DefaultConcurrency.
 	PartSize    int
 	Concurrency int
+	// MustExist makes opening a folder that does not exist fail with
+	// ErrNotFound instead of creating it, so that a mistyped path is not
+	// taken for an empty location. Object stores are not checked.
+	MustExist bool
 }
 
 // DefaultPartSize is the part size of multipart uploads. With S3's limit of

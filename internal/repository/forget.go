@@ -5,8 +5,11 @@ import (
 	"time"
 )
 
-// Policy says which snapshots forget keeps. A snapshot is kept when any rule
-// keeps it; an empty policy keeps everything.
+// Policy says which snapshots forget keeps. Its rules apply to the
+// snapshots of each host and folder apart, so that KeepLast 7 keeps seven
+// snapshots of every folder, never removing a folder's only snapshots for
+// newer ones of another. A snapshot is kept when any rule keeps it; an
+// empty policy keeps everything.
 type Policy struct {
 	// KeepLast keeps the newest n snapshots.
 	KeepLast int `json:"keepLast,omitempty"`
@@ -26,6 +29,25 @@ func (p Policy) Apply(snaps []*Snapshot, now time.Time) (keep, remove []*Snapsho
 	if p.Empty() {
 		return snaps, nil
 	}
+	type source struct{ host, path string }
+	groups := map[source][]*Snapshot{}
+	var order []source
+	for _, s := range snaps {
+		k := source{s.Hostname, s.Path}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], s)
+	}
+	for _, k := range order {
+		kg, rg := p.applyGroup(groups[k], now)
+		keep, remove = append(keep, kg...), append(remove, rg...)
+	}
+	return keep, remove
+}
+
+// applyGroup applies the policy to the snapshots of one host and folder.
+func (p Policy) applyGroup(snaps []*Snapshot, now time.Time) (keep, remove []*Snapshot) {
 	newest := slices.Clone(snaps)
 	slices.SortFunc(newest, func(a, b *Snapshot) int { return b.Time.Compare(a.Time) })
 

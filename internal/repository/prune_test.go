@@ -2,6 +2,7 @@ package repository
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -161,5 +162,29 @@ func TestPolicy(t *testing.T) {
 				t.Errorf("kept %d, removed %d; want %d kept", len(keep), len(remove), tt.wantKeep)
 			}
 		})
+	}
+}
+
+// Rules count the snapshots of each host and folder apart: the only
+// snapshot of a folder is never removed for newer ones of another.
+func TestPolicyPerFolder(t *testing.T) {
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.Local)
+	snap := func(i int, host, path string) *Snapshot {
+		return &Snapshot{ID: ID{byte(i)}, Hostname: host, Path: path,
+			Time: now.Add(-time.Duration(i) * time.Hour)}
+	}
+	snaps := []*Snapshot{
+		snap(0, "a", "/data/one"), snap(1, "a", "/data/one"), snap(2, "a", "/data/one"),
+		snap(3, "a", "/data/two"), snap(4, "b", "/data/one"),
+	}
+	keep, remove := Policy{KeepLast: 1}.Apply(snaps, now)
+	var kept []byte
+	for _, s := range keep {
+		kept = append(kept, s.ID[0])
+	}
+	slices.Sort(kept)
+	if !slices.Equal(kept, []byte{0, 3, 4}) || len(remove) != 2 {
+		t.Errorf("kept snapshots %v, removed %d; want 0, 3 and 4 kept, 2 removed", kept,
+			len(remove))
 	}
 }
