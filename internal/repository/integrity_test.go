@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -87,5 +88,54 @@ func TestCorruptionIsFoundAndRefused(t *testing.T) {
 				t.Errorf("restore error %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A damaged chunk fails the files that use it; the other files of its pack
+// are restored whole.
+func TestDamagedChunkFailsOnlyItsFiles(t *testing.T) {
+	r, dir := newTestRepo(t, InitOptions{})
+	src := dataTree(t, 9, 40)
+	snap, err := r.Backup(t.Context(), src, BackupOptions{})
+	must(t, err)
+	pack, _ := largestObject(t, filepath.Join(dir, "data"))
+	flipByte(t, pack, 100) // inside the pack's first chunk
+
+	dst := filepath.Join(t.TempDir(), "out")
+	stats, err := r.Restore(t.Context(), snap, dst, RestoreOptions{})
+	if !errors.Is(err, ErrIncomplete) || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("restore error %v, want ErrIncomplete and ErrCorrupt", err)
+	}
+	if stats.Failed == 0 || stats.Failed > 2 {
+		t.Fatalf("%d files failed for one damaged chunk: %+v", stats.Failed, stats.Items)
+	}
+	failed := map[string]bool{}
+	for _, o := range stats.Items {
+		failed[o.Path] = true
+	}
+	restored := 0
+	err = filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		got, rerr := os.ReadFile(filepath.Join(dst, rel))
+		if failed[rel] {
+			if rerr == nil {
+				t.Errorf("%s failed but is in the target", rel)
+			}
+			return nil
+		}
+		want, _ := os.ReadFile(p)
+		if rerr != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: restored %d bytes (%v), want the %d of the source", rel, len(got), rerr,
+				len(want))
+		}
+		restored++
+		return nil
+	})
+	must(t, err)
+	if restored < 30 {
+		t.Errorf("only %d files restored", restored)
 	}
 }
