@@ -62,13 +62,18 @@ func (l *locationFlag) open(ctx context.Context) (*location.Location, error) {
 // resolveLocation turns a location name or URL, or "" for the default,
 // into a location with its options.
 func resolveLocation(ref string) (config.Location, error) {
+	return resolveLocationFlag("--location", ref)
+}
+
+// resolveLocationFlag is resolveLocation for a flag of another name.
+func resolveLocationFlag(flag, ref string) (config.Location, error) {
 	c, _, err := loadConfig()
 	if err != nil {
 		return config.Location{}, err
 	}
 	loc, err := c.Resolve(ref)
 	if errors.Is(err, config.ErrNotFound) {
-		return config.Location{}, usageErrorf("--location: %v", err)
+		return config.Location{}, usageErrorf("%s: %v", flag, err)
 	}
 	return loc, err
 }

@@ -80,7 +80,7 @@ func (f *repoFlags) validate() error {
 // refuse a read-only location here.
 func (f *repoFlags) openLocation(ctx context.Context, write, create bool) (*location.Location,
 	error) {
-	c, err := resolveLocation(f.url)
+	c, err := resolveLocationFlag("--repo", f.url)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,10 @@ runs of cairn repo prune.`,
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			if (len(args) == 0) == o.policy.Empty() {
+			switch {
+			case len(args) == 0 && o.policy.Empty():
+				return usageErrorf("name snapshots or give a --keep-* policy")
+			case len(args) > 0 && !o.policy.Empty():
 				return usageErrorf("name snapshots or give a --keep-* policy, not both")
 			}
 			return o.run(cmd.Context(), cmd.OutOrStdout(), args)
