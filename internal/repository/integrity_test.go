@@ -138,4 +138,7 @@ func TestDamagedChunkFailsOnlyItsFiles(t *testing.T) {
 	if restored < 30 {
 		t.Errorf("only %d files restored", restored)
 	}
+	if stats.Files != int64(restored) {
+		t.Errorf("stats count %d files restored, the target has %d", stats.Files, restored)
+	}
 }

@@ -230,8 +230,13 @@ func (r *Repository) lockPrune(ctx context.Context) error {
 			return err
 		}
 		attrs, aerr := r.bucket.Attributes(ctx, objPruneLock)
-		if aerr != nil || r.clock().Sub(attrs.ModTime) < time.Hour {
+		if aerr != nil {
 			return ErrPruneRunning
+		}
+		if age := r.clock().Sub(attrs.ModTime); age < time.Hour {
+			return fmt.Errorf("%w: its lock %s is %s old; a lock older than an hour is "+
+				"taken as left by a prune that stopped", ErrPruneRunning, objPruneLock,
+				age.Round(time.Second))
 		}
 		if err := r.bucket.Delete(ctx, objPruneLock); err != nil {
 			return err

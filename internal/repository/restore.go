@@ -72,14 +72,15 @@ type restore struct {
 	target string
 	chown  bool
 
-	files  []string             // paths of regular files with content
-	packs  map[ID][]chunkTarget // what to write from each pack
-	links  []linkItem           // hard links to make
-	inode  map[[2]uint64]string // first path of each hard-linked inode
-	meta   []metaItem           // entries whose metadata is set at the end
-	sizes  map[ID]indexPack     // pack sizes
-	modes  []metaItem           // existing folders opened for writing, to close again
-	opened map[string]bool      // folders openUp has looked at
+	files   []string             // paths of regular files with content
+	counted map[string]int64     // size of each file with content in stats
+	packs   map[ID][]chunkTarget // what to write from each pack
+	links   []linkItem           // hard links to make
+	inode   map[[2]uint64]string // first path of each hard-linked inode
+	meta    []metaItem           // entries whose metadata is set at the end
+	sizes   map[ID]indexPack     // pack sizes
+	modes   []metaItem           // existing folders opened for writing, to close again
+	opened  map[string]bool      // folders openUp has looked at
 
 	mu       sync.Mutex
 	stats    RestoreStats
@@ -137,7 +138,8 @@ func (r *Repository) Restore(ctx context.Context, snap *Snapshot, target string,
 	}
 	rs := &restore{r: r, ix: ix, opts: o, target: target, chown: os.Geteuid() == 0,
 		packs: map[ID][]chunkTarget{}, inode: map[[2]uint64]string{},
-		sizes: map[ID]indexPack{}, failed: map[string]bool{}, opened: map[string]bool{}}
+		sizes: map[ID]indexPack{}, failed: map[string]bool{}, opened: map[string]bool{},
+		counted: map[string]int64{}}
 	if err := rs.run(ctx, snap); err != nil {
 		return nil, fmt.Errorf("restore %s to %s: %w", snap.ID.Short(), target, err)
 	}
@@ -191,6 +193,10 @@ func (rs *restore) fail(path, action string, err error) {
 		return
 	}
 	rs.failed[path] = true
+	if size, ok := rs.counted[path]; ok { // counted as restored when planned
+		rs.stats.Files--
+		rs.stats.Bytes -= size
+	}
 	rs.stats.Failed++
 	rs.stats.Items = append(rs.stats.Items, newOutcome(rs.rel(path), action, ResultFailed, err))
 	if rs.firstErr == nil {
@@ -356,6 +362,7 @@ func (rs *restore) planFile(path string, n *Node) error {
 	if len(n.Content) == 0 {
 		return nil
 	}
+	rs.counted[path] = n.Size
 
 	file := int32(len(rs.files))
 	rs.files = append(rs.files, path)
