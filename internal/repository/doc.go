@@ -80,7 +80,8 @@
 // object, no snapshot and younger than the session timeout), keeping any
 // condemned pack holding a blob that a snapshot uses and no other pack has;
 // it then writes a new index without the swept packs, deletes the old index
-// objects it read, the packs and the marks. Then it marks: packs with no
+// objects it read, the packs and the marks; indexed packs that are not
+// stored (lost, or damaged and deleted) are left out of the new index too. Then it marks: packs with no
 // used blob, packs not in any index, and, after copying their used blobs
 // into new packs, packs whose unused share exceeds MaxUnused.
 //

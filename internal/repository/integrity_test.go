@@ -142,3 +142,30 @@ func TestDamagedChunkFailsOnlyItsFiles(t *testing.T) {
 		t.Errorf("stats count %d files restored, the target has %d", stats.Files, restored)
 	}
 }
+
+// A damaged pack deleted by hand heals: the next snapshot stores its chunks
+// again, prune drops it from the index, and check and every restore pass.
+func TestDeletedPackHeals(t *testing.T) {
+	r, dir := newTestRepo(t, InitOptions{})
+	src := dataTree(t, 11, 20)
+	first, err := r.Backup(t.Context(), src, BackupOptions{})
+	must(t, err)
+	pack, _ := largestObject(t, filepath.Join(dir, "data"))
+	must(t, os.Remove(pack))
+
+	second, err := r.Backup(t.Context(), src, BackupOptions{})
+	must(t, err)
+	if second.Summary.NewBytes == 0 {
+		t.Fatal("the snapshot after the loss stored nothing again")
+	}
+	if rep := prune(t, r); rep.PacksForgotten != 1 {
+		t.Errorf("prune forgot %d missing packs, want 1", rep.PacksForgotten)
+	}
+	checkOK(t, r)
+	for _, s := range []*Snapshot{first, second} {
+		dst := filepath.Join(t.TempDir(), "out")
+		_, err := r.Restore(t.Context(), s, dst, RestoreOptions{})
+		must(t, err)
+		compareTrees(t, src, dst)
+	}
+}

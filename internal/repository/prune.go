@@ -40,13 +40,16 @@ func (o PruneOptions) withDefaults() PruneOptions {
 
 // PruneReport says what a prune did.
 type PruneReport struct {
-	Snapshots       int   `json:"snapshots"`
-	UsedBlobs       int   `json:"usedBlobs"`
-	MarksSwept      int   `json:"marksSwept"`
-	MarksWaiting    int   `json:"marksWaiting"`
-	PacksDeleted    int   `json:"packsDeleted"`
-	BytesDeleted    int64 `json:"bytesDeleted"`
-	PacksRescued    int   `json:"packsRescued"`
+	Snapshots    int   `json:"snapshots"`
+	UsedBlobs    int   `json:"usedBlobs"`
+	MarksSwept   int   `json:"marksSwept"`
+	MarksWaiting int   `json:"marksWaiting"`
+	PacksDeleted int   `json:"packsDeleted"`
+	BytesDeleted int64 `json:"bytesDeleted"`
+	PacksRescued int   `json:"packsRescued"`
+	// PacksForgotten counts indexed packs that were not stored, which the
+	// index no longer names.
+	PacksForgotten  int   `json:"packsForgotten"`
 	PacksCondemned  int   `json:"packsCondemned"`
 	BytesCondemned  int64 `json:"bytesCondemned"`
 	PacksRepacked   int   `json:"packsRepacked"`

@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -22,15 +23,18 @@ func (r *Repository) sweep(ctx context.Context, st *pruneState, rep *PruneReport
 			doomed[p] = true
 		}
 	}
+	gone := st.missingPacks()
+	rep.PacksForgotten = len(gone)
 	if len(swept) == 0 {
-		return r.compactIndex(ctx, st, nil)
+		return r.compactIndex(ctx, st, gone)
 	}
 
-	// A used blob must keep a copy outside the doomed packs.
+	// A used blob must keep a copy outside the doomed packs, in a pack that
+	// is stored.
 	elsewhere := map[ID]bool{}
 	for _, o := range st.index {
 		for _, p := range o.Packs {
-			if doomed[p.ID] {
+			if doomed[p.ID] || gone[p.ID] {
 				continue
 			}
 			for _, b := range p.Blobs {
@@ -56,7 +60,9 @@ func (r *Repository) sweep(ctx context.Context, st *pruneState, rep *PruneReport
 	}
 
 	// Index first, so no index names a deleted pack; then packs; then marks.
-	if err := r.compactIndex(ctx, st, doomed); err != nil {
+	dropped := maps.Clone(doomed)
+	maps.Copy(dropped, gone)
+	if err := r.compactIndex(ctx, st, dropped); err != nil {
 		return err
 	}
 	var keys []string
@@ -80,6 +86,21 @@ func (r *Repository) sweep(ctx context.Context, st *pruneState, rep *PruneReport
 		return slices.ContainsFunc(swept, func(s stored[mark]) bool { return s.Key == m.Key })
 	})
 	return r.deleteAll(ctx, keys)
+}
+
+// missingPacks returns the indexed packs that are not stored, such as a
+// damaged pack deleted by hand. Their data is gone: backups already store
+// their chunks again, so the index stops naming them.
+func (st *pruneState) missingPacks() map[ID]bool {
+	gone := map[ID]bool{}
+	for _, o := range st.index {
+		for _, p := range o.Packs {
+			if _, ok := st.packs[p.ID]; !ok {
+				gone[p.ID] = true
+			}
+		}
+	}
+	return gone
 }
 
 // maxIndexObjects is how many index objects may pile up before a prune
