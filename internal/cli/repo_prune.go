@@ -70,6 +70,9 @@ func (o *repoPruneOptions) run(ctx context.Context, w io.Writer) error {
 		rep.PacksDeleted, humanBytes(rep.BytesDeleted), rep.PacksRescued)
 	fmt.Fprintf(w, "Condemned %d packs (%s), repacked %d; they go on the next prune\n",
 		rep.PacksCondemned, humanBytes(rep.BytesCondemned), rep.PacksRepacked)
+	if rep.TempFilesRemoved > 0 {
+		fmt.Fprintf(w, "Removed %d temporary files of interrupted writes\n", rep.TempFilesRemoved)
+	}
 	if rep.PacksForgotten > 0 {
 		fmt.Fprintf(w, "Dropped %d missing packs from the index\n", rep.PacksForgotten)
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,4 +103,46 @@ func (l *Location) linkIfAbsent(key string, data []byte) error {
 		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
 	}
 	return nil
+}
+
+// tempName matches the temporary files that writes to a folder make next to
+// their target (see fileblob's NoTempDir and linkIfAbsent).
+var tempName = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
+
+// RemoveStaleTemp removes, under prefix, the temporary files of writes to a
+// folder that never finished, such as those of a process killed while
+// writing, once they are older than age. It returns how many it removed.
+// Object stores keep no such files, and other locations remove nothing.
+func (l *Location) RemoveStaleTemp(ctx context.Context, prefix string,
+	age time.Duration) (int, error) {
+	if l.dir == "" || l.ReadOnly {
+		return 0, nil
+	}
+	root := filepath.Join(l.dir, filepath.FromSlash(prefix))
+	cutoff := time.Now().Add(-age)
+	removed := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || ctx.Err() != nil {
+			return errors.Join(err, ctx.Err())
+		}
+		if !d.Type().IsRegular() || !tempName.MatchString(d.Name()) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			return nil // gone meanwhile, or a write still running
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("remove stale temporary files in %s: %w", l.URL, err)
+	}
+	return removed, nil
 }

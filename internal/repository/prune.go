@@ -55,6 +55,10 @@ type PruneReport struct {
 	PacksRepacked   int   `json:"packsRepacked"`
 	BlobsRepacked   int   `json:"blobsRepacked"`
 	SessionsRemoved int   `json:"sessionsRemoved"`
+	// TempFilesRemoved counts the temporary files that writers killed
+	// while writing left in a folder, removed once older than the session
+	// timeout.
+	TempFilesRemoved int `json:"tempFilesRemoved"`
 }
 
 // pruneState is what one prune read from the repository.
@@ -106,6 +110,13 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (*PruneReport, e
 	}
 	if err := r.removeSessions(ctx, st, rep); err != nil {
 		return rep, fmt.Errorf("prune: %w", err)
+	}
+	if r.loc != nil { // what killed writers left in a folder
+		n, err := r.loc.RemoveStaleTemp(ctx, "", st.opts.SessionTimeout)
+		rep.TempFilesRemoved = n
+		if err != nil {
+			return rep, fmt.Errorf("prune: %w", err)
+		}
 	}
 	return rep, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,5 +82,33 @@ func takePruneLock(t *testing.T, dir string) {
 		t.Log("lock: busy")
 	default:
 		t.Fatal(err)
+	}
+}
+
+// Prune of a repository opened through its location removes what writers
+// killed while writing left behind, once older than the session timeout.
+func TestPruneRemovesStaleTempFiles(t *testing.T) {
+	_, dir := newTestRepo(t, InitOptions{})
+	l, err := location.Open(t.Context(), dir)
+	must(t, err)
+	defer l.Close()
+	r, err := Open(t.Context(), l.Bucket(), Credentials{Password: testPassword}, nil)
+	must(t, err)
+	r.UseLocation(l)
+
+	stale := filepath.Join(dir, "data", "8a", "8adc97.18ee06ae0665c365.tmp")
+	must(t, os.MkdirAll(filepath.Dir(stale), 0o755))
+	must(t, os.WriteFile(stale, []byte("half a pack"), 0o644))
+	old := time.Now().Add(-2 * time.Hour)
+	must(t, os.Chtimes(stale, old, old))
+
+	rep, err := r.Prune(t.Context(), PruneOptions{Margin: time.Nanosecond,
+		SessionTimeout: time.Hour})
+	must(t, err)
+	if rep.TempFilesRemoved != 1 {
+		t.Errorf("prune removed %d temporary files, want 1", rep.TempFilesRemoved)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there: %v", err)
 	}
 }
