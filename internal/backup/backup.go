@@ -217,7 +217,7 @@ func (b *run) identify(ctx context.Context) error {
 	b.manifest.Cluster.UID = ns.Metadata.UID
 	l := &lister{c: c, res: cluster.Resource{}, pageSize: 1}
 	l.res.Version, l.res.Resource = "v1", "namespaces"
-	rv, err := l.listAt(ctx, "", "", "", func(item) error { return nil })
+	rv, err := l.latestRevision(ctx)
 	if err != nil {
 		return fmt.Errorf("read the snapshot revision: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
 
 	"github.com/cairn-backup/cairn/internal/cluster"
 )
@@ -86,6 +87,27 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 	return readRV, nil
 }
 
+// latestRevision reads the first page of the type, of pageSize objects,
+// and returns the revision it was read at: the latest the server has. One
+// request, whatever the number of objects.
+func (l *lister) latestRevision(ctx context.Context) (string, error) {
+	body, err := l.request(namespaceAll, "", "").Do(ctx).Raw()
+	if err != nil {
+		return "", err
+	}
+	m, err := l.parseMeta(body)
+	if err != nil {
+		return "", err
+	}
+	if m.resourceVersion == "" {
+		return "", fmt.Errorf("the list of %s has no resourceVersion", l.res)
+	}
+	return m.resourceVersion, nil
+}
+
+// namespaceAll lists a type in every namespace.
+const namespaceAll = ""
+
 // prefetchPages is how many pages a list reads ahead of the archive.
 const prefetchPages = 4
 
@@ -100,20 +122,10 @@ type fetched struct {
 // the last page, an error, or when ctx ends.
 func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fetched) {
 	defer close(out)
-	path := l.path(namespace)
 	cont := ""
 	for {
-		req := l.c.Discovery.RESTClient().Get().AbsPath(path).
-			SetHeader("Accept", "application/json").
-			Param("limit", strconv.FormatInt(l.pageSize, 10))
-		switch {
-		case cont != "":
-			req = req.Param("continue", cont)
-		case rv != "":
-			req = req.Param("resourceVersion", rv).Param("resourceVersionMatch", "Exact")
-		}
 		var f fetched
-		body, err := req.Do(ctx).Raw()
+		body, err := l.request(namespace, rv, cont).Do(ctx).Raw()
 		if err != nil {
 			f.err = err
 		} else {
@@ -130,6 +142,21 @@ func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fet
 		}
 		cont = f.meta.cont
 	}
+}
+
+// request is the list request of one page: the next after cont, or the
+// first, at exactly rv when set, else at the latest revision.
+func (l *lister) request(namespace, rv, cont string) *rest.Request {
+	req := l.c.Discovery.RESTClient().Get().AbsPath(l.path(namespace)).
+		SetHeader("Accept", "application/json").
+		Param("limit", strconv.FormatInt(l.pageSize, 10))
+	switch {
+	case cont != "":
+		req = req.Param("continue", cont)
+	case rv != "":
+		req = req.Param("resourceVersion", rv).Param("resourceVersionMatch", "Exact")
+	}
+	return req
 }
 
 // key orders objects the way the API server's storage lists them.
