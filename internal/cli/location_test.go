@@ -168,7 +168,7 @@ func TestLocationFlag(t *testing.T) {
 		{"ListReadOnly", []string{"backup", "list", "--location", "ro"}, 0, ""},
 		{"UnknownName", []string{"backup", "list", "--location", "nosuch"}, 2,
 			"not a configured location"},
-		{"NewFolderByPath", []string{"backup", "list", "--location",
-			filepath.Join(t.TempDir(), "new")}, 0, ""},
+		{"MissingFolderByPath", []string{"backup", "list", "--location",
+			filepath.Join(t.TempDir(), "new")}, 1, "not found"},
 	})
 }
