@@ -129,7 +129,7 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 	if o.out.structured() {
 		return o.out.print(w, m)
 	}
-	fmt.Fprintf(w, "Backup %s %s: %d objects of %d types, %s in %s\n",
+	fmt.Fprintf(w, "Backup %s %s: %d objects (%d types read), %s in %s\n",
 		m.Name, m.Phase, m.Totals.Objects, len(m.Types), humanBytes(m.Archive.Size), loc.URL)
 	printProblems(w, m.Warnings, "Warnings")
 	printProblems(w, m.Errors, "Errors")

@@ -49,8 +49,8 @@ controller.
 
 An object that exists already is left alone and reported as skipped, with
 the fields in which it differs from the backup; --existing-resource-policy
-update patches it to the backed-up state instead, where its fields can
-change.
+update instead patches the fields that differ back to their backed-up values,
+where they can change. Fields added since the backup are kept.
 
 --dry-run sends every write with the server-side dry run: admission and
 validation judge each object, and nothing changes. It prints what would
@@ -97,7 +97,7 @@ location; see cairn restore describe.`,
 		"restore volumes with other storage classes: src:dst,...")
 	f.StringVar(&o.spec.ExistingResourcePolicy, "existing-resource-policy", restore.PolicyNone,
 		"what to do with objects that exist: none (leave them, report them skipped) or "+
-			"update (patch them to the backed-up state)")
+			"update (patch the fields that differ back to their backed-up values)")
 	f.StringSliceVar(&o.spec.RestoreStatus, "restore-status", nil,
 		"resource types whose status is written back")
 	f.BoolVar(&o.spec.PreserveNodePorts, "preserve-node-ports", false,

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -68,6 +69,10 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if clientcmd.IsEmptyConfig(err) {
+		if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+			return nil, fmt.Errorf("%w: no kubeconfig found at $%s (%s)", ErrUnreachable,
+				clientcmd.RecommendedConfigPathEnvVar, env)
+		}
 		return nil, fmt.Errorf("%w: no kubeconfig found; set --kubeconfig or $KUBECONFIG",
 			ErrUnreachable)
 	}

@@ -226,6 +226,9 @@ func equalJSON(a, b any) bool {
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
+// empty reports whether a value the server may leave out stands for
+// nothing: null, {} or []. An empty string is a value: a label, annotation
+// or data key set to "" is kept by the server and restored.
 func empty(v any) bool {
 	switch v := v.(type) {
 	case nil:
@@ -234,8 +237,6 @@ func empty(v any) bool {
 		return len(v) == 0
 	case []any:
 		return len(v) == 0
-	case string:
-		return v == ""
 	}
 	return false
 }

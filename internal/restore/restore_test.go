@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -237,25 +238,36 @@ func TestRestoreTwice(t *testing.T) {
 func TestUpdatePolicy(t *testing.T) {
 	e := newEnv(t)
 	deployApp(t, e)
-	m := e.backup(t, archive.Spec{})
 	ctx := context.Background()
-	cm, err := e.cs.CoreV1().ConfigMaps(e.ns).Get(ctx, "settings", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	settings := func(change func(cm *corev1.ConfigMap)) {
+		t.Helper()
+		cms := e.cs.CoreV1().ConfigMaps(e.ns)
+		cm, err := cms.Get(ctx, "settings", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(cm)
+		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cm.Data["color"] = "red"
-	cm.Data["extra"] = "kept"
-	cm.Labels["tier"] = "db"
-	if _, err := e.cs.CoreV1().ConfigMaps(e.ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	settings(func(cm *corev1.ConfigMap) { cm.Data["empty"], cm.Labels["flag"] = "", "" })
+	m := e.backup(t, archive.Spec{})
+	settings(func(cm *corev1.ConfigMap) {
+		cm.Data["color"] = "red"
+		cm.Data["extra"] = "kept"
+		cm.Labels["tier"] = "db"
+		delete(cm.Data, "empty")
+		delete(cm.Labels, "flag")
+	})
 
 	rec, outs := e.restore(t, m, Spec{})
 	requirePhase(t, rec, PhaseCompleted)
 	o := outs[key("configmaps", e.ns, "settings")]
-	if o.Action != ActionSkip || o.Reason != reasonDiffers ||
-		!reflect.DeepEqual(o.Fields, []string{"data.color", "metadata.labels.tier"}) {
-		t.Errorf("policy none: %+v, want skip, differs in data.color and the tier label", o)
+	wantFields := []string{"data.color", "data.empty", "metadata.labels.flag",
+		"metadata.labels.tier"}
+	if o.Action != ActionSkip || o.Reason != reasonDiffers || !reflect.DeepEqual(o.Fields, wantFields) {
+		t.Errorf("policy none: %+v, want skip, differs in %v", o, wantFields)
 	}
 
 	rec, outs = e.restore(t, m, Spec{ExistingResourcePolicy: PolicyUpdate})
@@ -267,9 +279,12 @@ func TestUpdatePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Data["color"] != "blue" || got.Labels["tier"] != "web" || got.Data["extra"] != "kept" {
-		t.Errorf("after update: data %v labels %v; want color blue, tier web, extra kept",
-			got.Data, got.Labels)
+	_, hasEmpty := got.Data["empty"]
+	_, hasFlag := got.Labels["flag"]
+	if got.Data["color"] != "blue" || got.Labels["tier"] != "web" || got.Data["extra"] != "kept" ||
+		!hasEmpty || !hasFlag {
+		t.Errorf("after update: data %v labels %v; want color blue, tier web, extra kept, "+
+			"the empty data key and the empty flag label", got.Data, got.Labels)
 	}
 	if rec.Counts.Updated != 1 {
 		t.Errorf("updated %d objects, want 1 (counts %+v)", rec.Counts.Updated, rec.Counts)
