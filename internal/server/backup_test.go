@@ -13,12 +13,7 @@ import (
 
 func TestBackupCompletes(t *testing.T) {
 	e := newEnv(t)
-	app := e.cp.Namespace(t)
-	e.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
-`), app)
+	app := e.appNamespace(t)
 	e.location(t, "default", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.Default = true })
 	e.serve(t, Options{})
 

@@ -32,12 +32,7 @@ import (
 func TestCase_BD06(t *testing.T) {
 	a, b := newEnv(t), newEnv(t)
 	b.dir = a.dir
-	app := a.cp.Namespace(t)
-	a.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
-`), app)
+	app := a.appNamespace(t)
 
 	// Cluster A: the Schedule nightly, owner of its Backups, makes one
 	// backup at its 01:00 tick on a fake clock.

@@ -70,6 +70,19 @@ func newEnv(t *testing.T) *env {
 }
 
 // serve runs a server for the env's namespace until the test ends.
+// appNamespace makes a namespace holding the test app, a ConfigMap named
+// settings, and returns its name.
+func (e *env) appNamespace(t *testing.T) string {
+	t.Helper()
+	app := e.cp.Namespace(t)
+	e.cp.Apply(t, []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue}
+`), app)
+	return app
+}
+
 func (e *env) serve(t *testing.T, opts Options) {
 	t.Helper()
 	e.serveWith(t, e.cp.RESTConfig(), opts)

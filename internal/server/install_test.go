@@ -92,13 +92,8 @@ func join(v any) string {
 // up an application and is refused what it does not need.
 func TestInstalledServiceAccount(t *testing.T) {
 	e := newEnv(t)
-	app := e.cp.Namespace(t)
+	app := e.appNamespace(t)
 	e.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
----
-apiVersion: v1
 kind: Secret
 metadata: {name: token}
 stringData: {token: s3cr3t}

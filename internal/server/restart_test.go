@@ -127,12 +127,7 @@ func TestCase_BD23(t *testing.T) {
 // resource without owners, and stays over several sync periods.
 func TestSyncFromCLI(t *testing.T) {
 	e := newEnv(t)
-	app := e.cp.Namespace(t)
-	e.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
-`), app)
+	app := e.appNamespace(t)
 	cliBackup(t, e, "from-cli", app)
 
 	e.location(t, "old", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.ReadOnly = true })

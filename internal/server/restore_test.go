@@ -29,14 +29,11 @@ func (e *env) waitRestore(t *testing.T, name string) *v1alpha1.Restore {
 	return &rs
 }
 
-func TestRestore(t *testing.T) {
-	e := newEnv(t)
-	app := e.cp.Namespace(t)
-	e.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
-`), app)
+// backedUpApp serves with a default location and returns an app namespace
+// whose backup "app" has completed.
+func (e *env) backedUpApp(t *testing.T) string {
+	t.Helper()
+	app := e.appNamespace(t)
 	e.location(t, "main", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.Default = true })
 	e.serve(t, Options{})
 	e.backup(t, "app", v1alpha1.BackupTemplate{IncludeNamespaces: []string{app}})
@@ -44,6 +41,12 @@ data: {color: blue}
 		v1alpha1.PhaseCompleted {
 		t.Fatalf("backup %s: %s", b.Status.Phase, b.Status.FailureReason)
 	}
+	return app
+}
+
+func TestRestore(t *testing.T) {
+	e := newEnv(t)
+	app := e.backedUpApp(t)
 	copyNS := app + "-copy"
 	t.Cleanup(func() {
 		_ = e.c.Delete(context.Background(), &corev1.Namespace{
@@ -92,19 +95,7 @@ data: {color: blue}
 // data back.
 func TestRestoreExistingPolicy(t *testing.T) {
 	e := newEnv(t)
-	app := e.cp.Namespace(t)
-	e.cp.Apply(t, []byte(`apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {color: blue}
-`), app)
-	e.location(t, "main", e.dir, func(bl *v1alpha1.BackupLocation) { bl.Spec.Default = true })
-	e.serve(t, Options{})
-	e.backup(t, "app", v1alpha1.BackupTemplate{IncludeNamespaces: []string{app}})
-	if b := e.waitBackup(t, "app", time.Minute, terminal); b.Status.Phase !=
-		v1alpha1.PhaseCompleted {
-		t.Fatalf("backup %s: %s", b.Status.Phase, b.Status.FailureReason)
-	}
+	app := e.backedUpApp(t)
 	key := client.ObjectKey{Namespace: app, Name: "settings"}
 	var cm corev1.ConfigMap
 	if err := e.c.Get(t.Context(), key, &cm); err != nil {
