@@ -21,15 +21,17 @@ type item struct {
 	head itemHead
 }
 
+// itemHead is what readHead takes from an object: apiVersion, kind and
+// the metadata fields of the same names.
 type itemHead struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	APIVersion string
+	Kind       string
 	Metadata   struct {
-		Name              string            `json:"name"`
-		Namespace         string            `json:"namespace"`
-		Labels            map[string]string `json:"labels"`
-		DeletionTimestamp *string           `json:"deletionTimestamp"`
-	} `json:"metadata"`
+		Name              string
+		Namespace         string
+		Labels            map[string]string
+		DeletionTimestamp *string
+	}
 }
 
 // listMeta is the metadata of one list response.
