@@ -45,6 +45,9 @@ type lister struct {
 	c        *cluster.Cluster
 	res      cluster.Resource
 	pageSize int64
+	// typeHead is `{"apiVersion":...,"kind":...,`, put before the members
+	// of items that come without them.
+	typeHead []byte
 }
 
 // listAt lists the type in one namespace ("" for all) and calls fn for
@@ -70,17 +73,21 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 		if readRV == "" {
 			readRV = f.meta.resourceVersion
 		}
-		items, err := l.parseItems(f.body)
-		if err != nil {
-			return "", err
-		}
-		for _, it := range items {
-			if after != "" && key(it.head.Metadata.Namespace, it.head.Metadata.Name) <= after {
-				continue
+		var itemErr error // an item's own failure, not the page's
+		err := splitItems(f.body, func(raw []byte) error {
+			it, err := l.item(raw)
+			if err == nil && (after == "" ||
+				key(it.head.Metadata.Namespace, it.head.Metadata.Name) > after) {
+				err = fn(it)
 			}
-			if err := fn(it); err != nil {
-				return "", err
-			}
+			itemErr = err
+			return err
+		})
+		switch {
+		case itemErr != nil:
+			return "", itemErr
+		case err != nil:
+			return "", fmt.Errorf("decode list of %s: %w", l.res, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -180,10 +187,11 @@ func (l *lister) path(namespace string) string {
 	return base + "/" + l.res.Resource
 }
 
-// Pages are read with an iterator, keeping a copy of each item's bytes:
-// decoding them into values with encoding/json took most of a backup's CPU
-// (see BenchmarkBackup), which on a small control plane the API server
-// needs to serve the list.
+// A page's metadata and each item's head are read with an iterator, and
+// items are split from the page without a copy (split.go): decoding them
+// into values with encoding/json took most of a backup's CPU (see
+// BenchmarkBackup and BenchmarkPage), which on a small control plane the
+// API server needs to serve the list.
 var listJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // errMetaRead ends a read of a list response once its metadata, which the
@@ -220,28 +228,6 @@ func (l *lister) parseMeta(body []byte) (listMeta, error) {
 	return m, err
 }
 
-// parseItems reads a list response's items.
-func (l *lister) parseItems(body []byte) ([]item, error) {
-	var items []item
-	err := l.readList(body, func(it *jsoniter.Iterator, field string) error {
-		if field != "items" {
-			it.Skip()
-			return nil
-		}
-		var err error
-		it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-			var x item
-			if x, err = l.item(it.SkipAndReturnBytes()); err != nil {
-				return false
-			}
-			items = append(items, x)
-			return true
-		})
-		return err
-	})
-	return items, err
-}
-
 // readList calls fn for each member of a list response; fn reads or skips
 // the member's value.
 func (l *lister) readList(body []byte, fn func(*jsoniter.Iterator, string) error) error {
@@ -261,7 +247,8 @@ func (l *lister) readList(body []byte, fn func(*jsoniter.Iterator, string) error
 	return nil
 }
 
-// item decodes the fields of one list item. Items of built-in types come
+// item decodes the fields of one list item, whose bytes are part of a page
+// and copied only when changed. Items of built-in types come
 // without apiVersion and kind in lists; they are added so that every stored
 // document stands on its own.
 func (l *lister) item(raw []byte) (item, error) {
@@ -270,13 +257,12 @@ func (l *lister) item(raw []byte) (item, error) {
 		return it, fmt.Errorf("decode %s item: %w", l.res, err)
 	}
 	if it.head.APIVersion == "" && it.head.Kind == "" {
-		gv := l.res.Version
-		if l.res.Group != "" {
-			gv = l.res.Group + "/" + gv
+		gv := l.res.GroupVersion().String()
+		if l.typeHead == nil {
+			l.typeHead = fmt.Appendf(nil, `{"apiVersion":%q,"kind":%q,`, gv, l.res.Kind)
 		}
-		head := fmt.Sprintf(`{"apiVersion":%q,"kind":%q,`, gv, l.res.Kind)
 		body := bytes.TrimLeft(raw, " \t\r\n")[1:]
-		it.data = append([]byte(head), body...)
+		it.data = append(append(make([]byte, 0, len(l.typeHead)+len(body)), l.typeHead...), body...)
 		it.head.APIVersion, it.head.Kind = gv, l.res.Kind
 	}
 	return it, nil

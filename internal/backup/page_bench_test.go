@@ -3,6 +3,7 @@ package backup
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,21 +54,22 @@ func BenchmarkPage(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	n := 0
 	for b.Loop() {
-		items, err := l.parseItems(body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, it := range items {
+		err := splitItems(body, func(raw []byte) error {
+			it, err := l.item(raw)
+			if err != nil {
+				return err
+			}
 			h := it.head.Metadata
 			if err := r.collect("configmaps", "", "configmaps", h.Namespace, it.data); err != nil {
-				b.Fatal(err)
+				return err
 			}
-			ref := archive.ObjectRef{Version: "v1", Resource: "configmaps",
-				Namespace: h.Namespace, Name: fmt.Sprintf("%s-%d", h.Name, n)}
 			n++
-			if err := aw.Add(archive.Object{Ref: ref, Data: it.data}); err != nil {
-				b.Fatal(err)
-			}
+			ref := archive.ObjectRef{Version: "v1", Resource: "configmaps",
+				Namespace: h.Namespace, Name: h.Name + "-" + strconv.Itoa(n)}
+			return aw.Add(archive.Object{Ref: ref, Data: it.data})
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "objects/s")
