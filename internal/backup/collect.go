@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -234,7 +233,7 @@ func isArchiveError(err error) bool {
 
 func roleRefName(data []byte) string {
 	var d refDoc
-	if err := json.Unmarshal(data, &d); err != nil || d.RoleRef.Kind != "ClusterRole" {
+	if err := listJSON.Unmarshal(data, &d); err != nil || d.RoleRef.Kind != "ClusterRole" {
 		return ""
 	}
 	return d.RoleRef.Name

@@ -1,9 +1,6 @@
 package backup
 
-import (
-	"encoding/json"
-	"sync"
-)
+import "sync"
 
 // refs collects the cluster-scoped objects that selected namespaced objects
 // depend on, by group resource and name. With --include-cluster-resources
@@ -112,7 +109,7 @@ func (r *refs) collect(gr, group, resource, namespace string, data []byte) error
 		return nil
 	}
 	var d refDoc
-	if err := json.Unmarshal(data, &d); err != nil {
+	if err := listJSON.Unmarshal(data, &d); err != nil {
 		return err
 	}
 	s := d.Spec
@@ -140,7 +137,7 @@ func (r *refs) collect(gr, group, resource, namespace string, data []byte) error
 // subject in one of the namespaces.
 func bindsNamespace(data []byte, namespaces func(string) bool) bool {
 	var d refDoc
-	if json.Unmarshal(data, &d) != nil {
+	if listJSON.Unmarshal(data, &d) != nil {
 		return false
 	}
 	for _, s := range d.Subjects {
