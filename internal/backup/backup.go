@@ -190,6 +190,11 @@ type run struct {
 	manifest *archive.Manifest
 	// freshRV is set once the snapshot revision was found compacted.
 	freshRV atomic.Bool
+
+	// The selected namespaces at the snapshot revision; see fanout.go.
+	nsOnce  sync.Once
+	nsNames []string
+	nsErr   error
 }
 
 // identify records the cluster's identity and picks the snapshot revision:

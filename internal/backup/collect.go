@@ -131,69 +131,81 @@ func (b *run) collect(ctx context.Context, aw *archive.Writer) error {
 // A type that cannot be listed is an error of the backup, not a failure of
 // it: the backup ends PartiallyFailed and names the type.
 func (b *run) listType(ctx context.Context, aw *archive.Writer, t listType) error {
-	l := &lister{c: b.req.Cluster, res: t.Resource, pageSize: b.req.PageSize}
-	log := b.log.With("resource", t.String())
-	info := archive.TypeInfo{
+	ts := &typeState{rv: b.manifest.ResourceVersion, info: archive.TypeInfo{
 		Group: t.Group, Version: t.Version, Resource: t.Resource.Resource,
 		Kind: t.Kind, Namespaced: t.Namespaced,
 		Consistency: archive.ConsistencySnapshot,
-	}
-	rv := b.manifest.ResourceVersion
+	}}
 	switch {
 	case t.Aggregated:
-		rv, info.Consistency = "", archive.ConsistencyLive
-		info.Reason = "served by an aggregated API server"
+		ts.rv, ts.info.Consistency = "", archive.ConsistencyLive
+		ts.info.Reason = "served by an aggregated API server"
 	case b.freshRV.Load():
-		rv, info.Consistency = "", archive.ConsistencyFresh
-		info.Reason = "the snapshot revision was compacted before this type was read"
+		ts.goFresh("the snapshot revision was compacted before this type was read")
 	}
-	namespaces := []string{""}
+	var err error
 	if t.Namespaced && b.sel.listNamespaces != nil {
-		namespaces = b.sel.listNamespaces
-	}
-	var last string // key of the last object seen, to resume after compaction
-	add := func(it item) error {
-		last = key(it.head.Metadata.Namespace, it.head.Metadata.Name)
-		return b.add(aw, t, it, &info)
-	}
-	for _, ns := range namespaces {
-		readRV, err := l.listAt(ctx, ns, rv, "", add)
-		if err != nil && rv != "" && expired(err) {
-			log.Warn("snapshot revision compacted; reading the rest fresh", "error", err)
-			b.freshRV.Store(true)
-			rv, info.Consistency = "", archive.ConsistencyFresh
-			info.Reason = "the snapshot revision was compacted while this type was read"
-			readRV, err = l.listAt(ctx, ns, "", last, add)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		for _, ns := range b.sel.listNamespaces {
+			if _, _, err = b.listChain(ctx, aw, t, ts, ns, "", nil); err != nil {
+				break
 			}
-			if isArchiveError(err) {
-				return err
-			}
-			log.Error("list failed", "error", err)
-			b.fail(archive.Problem{Resource: t.GroupResource(), Action: "list", Reason: err.Error()})
-			break
 		}
-		info.ResourceVersion = readRV
-		if rv != "" {
-			info.ResourceVersion = rv
-		}
-		last = ""
+	} else {
+		err = b.listAll(ctx, aw, t, ts)
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if isArchiveError(err) {
+			return err
+		}
+		b.log.Error("list failed", "resource", t.String(), "error", err)
+		b.fail(archive.Problem{Resource: t.GroupResource(), Action: "list", Reason: err.Error()})
+	}
+	info := ts.done()
 	b.mu.Lock()
 	if info.Count > 0 || !t.refsOnly {
 		b.manifest.Types = append(b.manifest.Types, info)
 	}
 	b.mu.Unlock()
 	b.req.Progress.TypesDone.Add(1)
-	log.Debug("type done", "objects", info.Count)
+	b.log.Debug("type done", "resource", t.String(), "objects", info.Count)
 	return nil
 }
 
+// listChain lists a type in one namespace ("" for all) as one chain of
+// pages, after the key after when set. When the snapshot revision is found
+// compacted, the rest is read fresh. It returns the key of the last object
+// read and whether cutAfterFirst ended the chain after its first page.
+func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts *typeState,
+	namespace, after string, cutAfterFirst func(listMeta) bool) (last string, cut bool, err error) {
+	l := &lister{c: b.req.Cluster, res: t.Resource, pageSize: b.req.PageSize,
+		cutAfterFirst: cutAfterFirst}
+	last = after
+	add := func(it item) error {
+		last = key(it.head.Metadata.Namespace, it.head.Metadata.Name)
+		return b.add(aw, t, it, ts)
+	}
+	rv := ts.revision()
+	readRV, cut, err := l.listAt(ctx, namespace, rv, after, add)
+	if err != nil && rv != "" && expired(err) {
+		b.log.Warn("snapshot revision compacted; reading the rest fresh",
+			"resource", t.String(), "error", err)
+		b.freshRV.Store(true)
+		ts.goFresh("the snapshot revision was compacted while this type was read")
+		l.cutAfterFirst = nil
+		readRV, cut, err = l.listAt(ctx, namespace, "", last, add)
+	}
+	if err != nil {
+		return last, false, err
+	}
+	ts.read(readRV)
+	return last, cut, nil
+}
+
 // add stores one listed object if the filters select it.
-func (b *run) add(aw *archive.Writer, t listType, it item, info *archive.TypeInfo) error {
+func (b *run) add(aw *archive.Writer, t listType, it item, ts *typeState) error {
 	h := it.head
 	if t.Namespaced {
 		if !b.sel.namespacedSelected(h) {
@@ -214,7 +226,7 @@ func (b *run) add(aw *archive.Writer, t listType, it item, info *archive.TypeInf
 	if err != nil {
 		return archiveError{fmt.Errorf("store %s: %w", ref, err)}
 	}
-	info.Count++
+	ts.count.Add(1)
 	b.req.Progress.Objects.Add(1)
 	b.req.Progress.Bytes.Add(int64(len(it.data)))
 	return nil

@@ -38,6 +38,9 @@ type itemHead struct {
 type listMeta struct {
 	resourceVersion string
 	cont            string
+	// remaining is the server's count of the objects after this page, or
+	// -1 when it gave none.
+	remaining int64
 }
 
 // lister reads one type page by page.
@@ -48,6 +51,9 @@ type lister struct {
 	// typeHead is `{"apiVersion":...,"kind":...,`, put before the members
 	// of items that come without them.
 	typeHead []byte
+	// cutAfterFirst, when set, is asked after the first page's items are
+	// handled whether to end the list there; see listAt.
+	cutAfterFirst func(listMeta) bool
 }
 
 // listAt lists the type in one namespace ("" for all) and calls fn for
@@ -58,17 +64,18 @@ type lister struct {
 // compaction resumes where the first read stopped, since lists come in key
 // order. The next pages are read while fn handles this one: the reader
 // decodes only a page's metadata, so the chain of requests, which bounds a
-// list of one type, waits on the API server alone.
+// list of one type, waits on the API server alone. When cutAfterFirst says
+// so after the first page, the list ends there with cut set.
 func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
-	fn func(item) error) (string, error) {
+	fn func(item) error) (readRV string, cut bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan fetched, prefetchPages)
 	go l.fetch(ctx, namespace, rv, pages)
-	var readRV string
+	first := true
 	for f := range pages {
 		if f.err != nil {
-			return "", f.err
+			return "", false, f.err
 		}
 		if readRV == "" {
 			readRV = f.meta.resourceVersion
@@ -85,15 +92,19 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 		})
 		switch {
 		case itemErr != nil:
-			return "", itemErr
+			return "", false, itemErr
 		case err != nil:
-			return "", fmt.Errorf("decode list of %s: %w", l.res, err)
+			return "", false, fmt.Errorf("decode list of %s: %w", l.res, err)
 		}
+		if first && f.meta.cont != "" && l.cutAfterFirst != nil && l.cutAfterFirst(f.meta) {
+			return readRV, true, nil
+		}
+		first = false
 	}
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return readRV, nil
+	return readRV, false, nil
 }
 
 // latestRevision reads the first page of the type, of pageSize objects,
@@ -200,7 +211,7 @@ var errMetaRead = errors.New("metadata read")
 
 // parseMeta reads a list response's metadata.
 func (l *lister) parseMeta(body []byte) (listMeta, error) {
-	var m listMeta
+	m := listMeta{remaining: -1}
 	err := l.readList(body, func(it *jsoniter.Iterator, field string) error {
 		if field != "metadata" {
 			it.Skip()
@@ -212,6 +223,8 @@ func (l *lister) parseMeta(body []byte) (listMeta, error) {
 				m.resourceVersion = it.ReadString()
 			case "continue":
 				m.cont = it.ReadString()
+			case "remainingItemCount":
+				m.remaining = it.ReadInt64()
 			default:
 				it.Skip()
 			}
