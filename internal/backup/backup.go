@@ -153,11 +153,12 @@ func Run(ctx context.Context, req Request) (*archive.Manifest, error) {
 		slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	b := &run{
-		req:     req,
-		sel:     sel,
-		refs:    newRefs(),
-		log:     logger.With("backup", req.Name),
-		logFile: logFile,
+		req:      req,
+		sel:      sel,
+		refs:     newRefs(),
+		fanSlots: make(chan struct{}, max(1, req.Workers/2)),
+		log:      logger.With("backup", req.Name),
+		logFile:  logFile,
 		manifest: &archive.Manifest{
 			FormatVersion: archive.FormatVersion,
 			Name:          req.Name,
@@ -191,10 +192,12 @@ type run struct {
 	// freshRV is set once the snapshot revision was found compacted.
 	freshRV atomic.Bool
 
-	// The selected namespaces at the snapshot revision; see fanout.go.
-	nsOnce  sync.Once
-	nsNames []string
-	nsErr   error
+	// fanSlots bounds the chains of namespaces that run at once, and
+	// the selected namespaces at the snapshot revision; see fanout.go.
+	fanSlots chan struct{}
+	nsOnce   sync.Once
+	nsNames  []string
+	nsErr    error
 }
 
 // identify records the cluster's identity and picks the snapshot revision:

@@ -146,7 +146,7 @@ func (b *run) listType(ctx context.Context, aw *archive.Writer, t listType) erro
 	var err error
 	if t.Namespaced && b.sel.listNamespaces != nil {
 		for _, ns := range b.sel.listNamespaces {
-			if _, _, err = b.listChain(ctx, aw, t, ts, ns, "", nil); err != nil {
+			if _, _, err = b.listChain(ctx, aw, t, ts, chain{namespace: ns}); err != nil {
 				break
 			}
 		}
@@ -174,28 +174,37 @@ func (b *run) listType(ctx context.Context, aw *archive.Writer, t listType) erro
 	return nil
 }
 
-// listChain lists a type in one namespace ("" for all) as one chain of
-// pages, after the key after when set. When the snapshot revision is found
-// compacted, the rest is read fresh. It returns the key of the last object
-// read and whether cutAfterFirst ended the chain after its first page.
+// chain is one list of a type, a page after another.
+type chain struct {
+	namespace string // "" for every namespace
+	after     string // the key after which objects are taken, if set
+	// cutAfterFirst and prefetch are given to the lister.
+	cutAfterFirst func(listMeta) bool
+	prefetch      int
+}
+
+// listChain lists a type as one chain of pages. When the snapshot revision
+// is found compacted, the rest is read fresh. It returns the key of the
+// last object read and whether cutAfterFirst ended the chain after its
+// first page.
 func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts *typeState,
-	namespace, after string, cutAfterFirst func(listMeta) bool) (last string, cut bool, err error) {
+	c chain) (last string, cut bool, err error) {
 	l := &lister{c: b.req.Cluster, res: t.Resource, pageSize: b.req.PageSize,
-		cutAfterFirst: cutAfterFirst}
-	last = after
+		cutAfterFirst: c.cutAfterFirst, prefetch: c.prefetch}
+	last = c.after
 	add := func(it item) error {
 		last = key(it.head.Metadata.Namespace, it.head.Metadata.Name)
 		return b.add(aw, t, it, ts)
 	}
 	rv := ts.revision()
-	readRV, cut, err := l.listAt(ctx, namespace, rv, after, add)
+	readRV, cut, err := l.listAt(ctx, c.namespace, rv, c.after, add)
 	if err != nil && rv != "" && expired(err) {
 		b.log.Warn("snapshot revision compacted; reading the rest fresh",
 			"resource", t.String(), "error", err)
 		b.freshRV.Store(true)
 		ts.goFresh("the snapshot revision was compacted while this type was read")
 		l.cutAfterFirst = nil
-		readRV, cut, err = l.listAt(ctx, namespace, "", last, add)
+		readRV, cut, err = l.listAt(ctx, c.namespace, "", last, add)
 	}
 	if err != nil {
 		return last, false, err

@@ -18,6 +18,13 @@ import (
 // revision. Whether it has many objects is learned from the first page of
 // the list of every namespace: its remainingItemCount.
 
+// The chains of namespaces read ahead one page each, not prefetchPages:
+// they are many at once, and their pages are what a backup holds in
+// memory. At most half of Workers of them run at once in a backup,
+// whatever the number of large types, beside the Workers types listed at
+// once.
+const fanOutPrefetch = 1
+
 // fanOutMinPages is how many pages must remain after the first before a
 // type is read namespace by namespace.
 const fanOutMinPages = 2
@@ -81,7 +88,7 @@ func (b *run) listAll(ctx context.Context, aw *archive.Writer, t listType, ts *t
 		namespaces = ns
 		return len(ns) > 1 && int64(len(ns)) <= int64(b.req.Workers)*m.remaining/b.req.PageSize
 	}
-	last, cut, err := b.listChain(ctx, aw, t, ts, namespaceAll, "", worth)
+	last, cut, err := b.listChain(ctx, aw, t, ts, chain{cutAfterFirst: worth})
 	if err != nil || !cut {
 		return err
 	}
@@ -91,7 +98,14 @@ func (b *run) listAll(ctx context.Context, aw *archive.Writer, t listType, ts *t
 	g.SetLimit(b.req.Workers)
 	for _, ns := range namespacesLeft(namespaces, last) {
 		g.Go(func() error {
-			_, _, err := b.listChain(gctx, aw, t, ts, ns, last, nil)
+			select {
+			case b.fanSlots <- struct{}{}:
+				defer func() { <-b.fanSlots }()
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			_, _, err := b.listChain(gctx, aw, t, ts,
+				chain{namespace: ns, after: last, prefetch: fanOutPrefetch})
 			return err
 		})
 	}

@@ -51,9 +51,11 @@ type lister struct {
 	// typeHead is `{"apiVersion":...,"kind":...,`, put before the members
 	// of items that come without them.
 	typeHead []byte
-	// cutAfterFirst, when set, is asked after the first page's items are
-	// handled whether to end the list there; see listAt.
+	// cutAfterFirst, when set, is asked on the first page's metadata
+	// whether to end the list after that page; see listAt.
 	cutAfterFirst func(listMeta) bool
+	// prefetch is how many pages are read ahead; 0 means prefetchPages.
+	prefetch int
 }
 
 // listAt lists the type in one namespace ("" for all) and calls fn for
@@ -65,14 +67,18 @@ type lister struct {
 // order. The next pages are read while fn handles this one: the reader
 // decodes only a page's metadata, so the chain of requests, which bounds a
 // list of one type, waits on the API server alone. When cutAfterFirst says
-// so after the first page, the list ends there with cut set.
+// so on the first page, the list ends after it with cut set; no later page
+// is requested.
 func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 	fn func(item) error) (readRV string, cut bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan fetched, prefetchPages)
+	prefetch := l.prefetch
+	if prefetch <= 0 {
+		prefetch = prefetchPages
+	}
+	pages := make(chan fetched, prefetch)
 	go l.fetch(ctx, namespace, rv, pages)
-	first := true
 	for f := range pages {
 		if f.err != nil {
 			return "", false, f.err
@@ -96,10 +102,9 @@ func (l *lister) listAt(ctx context.Context, namespace, rv, after string,
 		case err != nil:
 			return "", false, fmt.Errorf("decode list of %s: %w", l.res, err)
 		}
-		if first && f.meta.cont != "" && l.cutAfterFirst != nil && l.cutAfterFirst(f.meta) {
+		if f.cut {
 			return readRV, true, nil
 		}
-		first = false
 	}
 	if err := ctx.Err(); err != nil {
 		return "", false, err
@@ -136,6 +141,7 @@ type fetched struct {
 	body []byte
 	meta listMeta
 	err  error
+	cut  bool // cutAfterFirst ended the list after this page
 }
 
 // fetch reads the pages of a list into out, in order, and closes it after
@@ -143,7 +149,7 @@ type fetched struct {
 func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fetched) {
 	defer close(out)
 	cont := ""
-	for {
+	for first := true; ; first = false {
 		var f fetched
 		body, err := l.request(namespace, rv, cont).Do(ctx).Raw()
 		if err != nil {
@@ -152,12 +158,14 @@ func (l *lister) fetch(ctx context.Context, namespace, rv string, out chan<- fet
 			f.body = body
 			f.meta, f.err = l.parseMeta(body)
 		}
+		f.cut = first && f.err == nil && f.meta.cont != "" && l.cutAfterFirst != nil &&
+			l.cutAfterFirst(f.meta)
 		select {
 		case out <- f:
 		case <-ctx.Done():
 			return
 		}
-		if f.err != nil || f.meta.cont == "" {
+		if f.err != nil || f.meta.cont == "" || f.cut {
 			return
 		}
 		cont = f.meta.cont
