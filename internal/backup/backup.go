@@ -59,7 +59,8 @@ type Request struct {
 	Spec     archive.Spec
 	Cluster  *cluster.Cluster
 	Location *location.Location
-	// Workers is how many types are listed at once.
+	// Workers is how many types are listed at once; up to half as many
+	// namespaces of large types are listed beside them (fanout.go).
 	Workers int
 	// PageSize is the number of objects per list call.
 	PageSize int64

@@ -16,7 +16,8 @@ import (
 // its capacity. A namespaced type with many objects is therefore read
 // namespace by namespace, several chains at once, all at the snapshot
 // revision. Whether it has many objects is learned from the first page of
-// the list of every namespace: its remainingItemCount.
+// its list across all namespaces, which gives the server's count of the
+// objects after it (remainingItemCount).
 
 // The chains of namespaces read ahead one page each, not prefetchPages:
 // they are many at once, and their pages are what a backup holds in

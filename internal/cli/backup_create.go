@@ -71,7 +71,9 @@ events). Objects labelled cairn.dev/exclude-from-backup=true are left out.
 	o.filters.bind(f, filterHelp{verb: "back up", resourcesDefault: "all",
 		clusterResources: "cluster-scoped objects to take: auto, true or false"})
 	f.BoolVar(&o.spec.IncludeEvents, "include-events", false, "also back up events")
-	f.IntVar(&o.workers, "workers", backup.DefaultWorkers, "resource types listed at once")
+	f.IntVar(&o.workers, "workers", backup.DefaultWorkers,
+		"resource types listed at once; large types are also read by up to half as many "+
+			"namespaces at once")
 	o.location.bind(cmd)
 	o.out.bind(cmd)
 	o.keys.bindRecipients(cmd)
