@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // splitItems calls fn with the bytes of each member of the items array of
@@ -116,7 +117,7 @@ func valueEnd(b []byte, i int) (int, error) {
 	}
 	// A number, true, false or null: it runs to the next delimiter.
 	start := i
-	for i < len(b) && bytes.IndexByte([]byte(",}] \t\r\n"), b[i]) < 0 {
+	for i < len(b) && strings.IndexByte(",}] \t\r\n", b[i]) < 0 {
 		i++
 	}
 	if i == start {
