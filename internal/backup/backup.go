@@ -224,9 +224,7 @@ func (b *run) identify(ctx context.Context) error {
 		return fmt.Errorf("read the cluster's identity: %w", err)
 	}
 	b.manifest.Cluster.UID = ns.Metadata.UID
-	l := &lister{c: c, res: cluster.Resource{}, pageSize: 1}
-	l.res.Version, l.res.Resource = "v1", "namespaces"
-	rv, err := l.latestRevision(ctx)
+	rv, err := namespaceLister(c, 1).latestRevision(ctx)
 	if err != nil {
 		return fmt.Errorf("read the snapshot revision: %w", err)
 	}

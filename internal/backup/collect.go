@@ -191,9 +191,17 @@ func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts 
 	c chain) (last string, cut bool, err error) {
 	l := &lister{c: b.req.Cluster, res: t.Resource, pageSize: b.req.PageSize,
 		cutAfterFirst: c.cutAfterFirst, prefetch: c.prefetch}
-	last = c.after
+	// The last object seen, kept as its head's strings: its key is made
+	// only when a read resumes after it or the chain ends.
+	var lastNS, lastName string
+	lastKey := func() string {
+		if lastName == "" {
+			return c.after
+		}
+		return key(lastNS, lastName)
+	}
 	add := func(it item) error {
-		last = key(it.head.Metadata.Namespace, it.head.Metadata.Name)
+		lastNS, lastName = it.head.Metadata.Namespace, it.head.Metadata.Name
 		return b.add(aw, t, it, ts)
 	}
 	rv := ts.revision()
@@ -204,13 +212,13 @@ func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts 
 		b.freshRV.Store(true)
 		ts.goFresh("the snapshot revision was compacted while this type was read")
 		l.cutAfterFirst = nil
-		readRV, cut, err = l.listAt(ctx, c.namespace, "", last, add)
+		readRV, cut, err = l.listAt(ctx, c.namespace, "", lastKey(), add)
 	}
 	if err != nil {
-		return last, false, err
+		return lastKey(), false, err
 	}
 	ts.read(readRV)
-	return last, cut, nil
+	return lastKey(), cut, nil
 }
 
 // add stores one listed object if the filters select it.

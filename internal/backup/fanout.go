@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -98,6 +99,10 @@ func (b *run) listAll(ctx context.Context, aw *archive.Writer, t listType, ts *t
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.req.Workers)
 	for _, ns := range namespacesLeft(namespaces, last) {
+		after := "" // only the namespace last is in was read in part
+		if strings.HasPrefix(last, ns+"/") {
+			after = last
+		}
 		g.Go(func() error {
 			select {
 			case b.fanSlots <- struct{}{}:
@@ -106,7 +111,7 @@ func (b *run) listAll(ctx context.Context, aw *archive.Writer, t listType, ts *t
 				return gctx.Err()
 			}
 			_, _, err := b.listChain(gctx, aw, t, ts,
-				chain{namespace: ns, after: last, prefetch: fanOutPrefetch})
+				chain{namespace: ns, after: after, prefetch: fanOutPrefetch})
 			return err
 		})
 	}
@@ -131,8 +136,7 @@ func namespacesLeft(namespaces []string, last string) []string {
 // selects, as they were at the snapshot revision, read once per backup.
 func (b *run) snapshotNamespaces(ctx context.Context) ([]string, error) {
 	b.nsOnce.Do(func() {
-		l := &lister{c: b.req.Cluster, pageSize: b.req.PageSize}
-		l.res.Version, l.res.Resource, l.res.Kind = "v1", "namespaces", "Namespace"
+		l := namespaceLister(b.req.Cluster, b.req.PageSize)
 		_, _, b.nsErr = l.listAt(ctx, namespaceAll, b.manifest.ResourceVersion, "",
 			func(it item) error {
 				if name := it.head.Metadata.Name; b.sel.namespaces.Match(name) {

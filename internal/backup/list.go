@@ -58,6 +58,13 @@ type lister struct {
 	prefetch int
 }
 
+// namespaceLister reads Namespaces.
+func namespaceLister(c *cluster.Cluster, pageSize int64) *lister {
+	l := &lister{c: c, pageSize: pageSize}
+	l.res.Version, l.res.Resource, l.res.Kind = "v1", "namespaces", "Namespace"
+	return l
+}
+
 // listAt lists the type in one namespace ("" for all) and calls fn for
 // every item, page by page. With rv set, every page is read at exactly that
 // revision; otherwise at the latest, and the revision read is returned.
