@@ -80,6 +80,19 @@ func dataTree(t *testing.T, seed uint64, files int) string {
 	return dir
 }
 
+// uniqueTree writes a folder of files of assorted sizes whose content is
+// random, so no two files share a chunk.
+func uniqueTree(t *testing.T, seed uint64, files int) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range files {
+		size := []int{100, 5000, 70 << 10, 600 << 10}[i%4]
+		writeFile(t, filepath.Join(dir, "d"+string(rune('a'+i%4)), "f"+itoa(i)),
+			randomBytes(seed*1000+uint64(i), size))
+	}
+	return dir
+}
+
 func itoa(i int) string {
 	const digits = "0123456789"
 	if i < 10 {
