@@ -41,6 +41,9 @@ another namespace or another cluster.`,
 			if err := g.setupLogging(); err != nil {
 				return err
 			}
+			if err := g.cluster.Validate(); err != nil {
+				return usageErrorf("%v", err)
+			}
 			return locationKeys(cmd)
 		},
 	}

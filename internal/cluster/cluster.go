@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"time"
@@ -49,6 +50,20 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Context, "context", "", "kubeconfig context to use")
 	fs.Float32Var(&o.QPS, "qps", DefaultQPS, "client requests per second to the API server")
 	fs.IntVar(&o.Burst, "burst", DefaultBurst, "client request burst to the API server")
+}
+
+// Validate refuses rate limits the flags should not take: RESTConfig reads
+// a QPS or burst of 0 as the default, client-go a negative QPS as no limit
+// at all, and a burst below 1 lets no request through, so none of them is
+// what a user who typed it meant.
+func (o *Options) Validate() error {
+	if !(o.QPS > 0) || math.IsInf(float64(o.QPS), 1) {
+		return fmt.Errorf("--qps %v: must be a number of requests per second above 0", o.QPS)
+	}
+	if o.Burst < 1 {
+		return fmt.Errorf("--burst %d: must be a whole number of requests, at least 1", o.Burst)
+	}
+	return nil
 }
 
 // Cluster holds the clients of one connected cluster.
