@@ -49,9 +49,7 @@ another namespace or another cluster.`,
 	}
 	// Unknown or malformed flags are bad input, exit code 2, in every
 	// command (cobra looks this up from the root).
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageErrorf("%v; see --help", err)
-	})
+	root.SetFlagErrorFunc(flagError)
 	g.cluster.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 
@@ -92,7 +90,7 @@ func rejectUnknownSubcommands(cmd *cobra.Command) {
 func (g *globalOptions) setupLogging() error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return usageErrorf("--log-level: %v", err)
+		return usageErrorf("--log-level: %q is not one of debug, info, warn, error", g.logLevel)
 	}
 	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	slog.SetDefault(slog.New(h))

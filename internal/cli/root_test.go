@@ -28,3 +28,39 @@ func TestClusterRateFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestFlagParseErrors checks that a value a flag cannot take is bad input
+// reported with what the flag takes, not with the parser's error.
+func TestFlagParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"int", []string{"backup", "create", "x", "--workers", "abc"},
+			`--workers: "abc" is not a whole number; see --help`},
+		{"int out of range", []string{"backup", "create", "x", "--workers", "1e99"},
+			`--workers: "1e99" is not a whole number; see --help`},
+		{"huge int", []string{"backup", "create", "x", "--workers", "99999999999999999999"},
+			`--workers: "99999999999999999999" is out of range; see --help`},
+		{"uint", []string{"repo", "init", "--chunk-min=-1"},
+			`--chunk-min: "-1" is not a whole number of 0 or more; see --help`},
+		{"float", []string{"version", "--client", "--qps", "fast"},
+			`--qps: "fast" is not a number; see --help`},
+		{"bool", []string{"backup", "create", "x", "--include-events=maybe"},
+			`--include-events: "maybe" is not true or false; see --help`},
+		{"duration", []string{"repo", "forget", "--keep-within", "week"},
+			`--keep-within: "week" is not a duration such as 90s, 15m or 36h; see --help`},
+		{"log level", []string{"version", "--client", "--log-level", "loud"},
+			`--log-level: "loud" is not one of debug, info, warn, error`},
+		{"unknown flag", []string{"version", "--colour"}, "unknown flag: --colour; see --help"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := cairn(t, tt.args...)
+			if code != 2 || !strings.Contains(out, tt.want) || strings.Contains(out, "parsing") {
+				t.Fatalf("exit %d, output %q; want exit 2 and %q", code, out, tt.want)
+			}
+		})
+	}
+}
