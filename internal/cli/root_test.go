@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,8 @@ func TestClusterRateFlags(t *testing.T) {
 		want string
 	}{
 		{"valid", []string{"--qps", "5", "--burst", "10"}, 0, "cairn:"},
-		{"zero qps", []string{"--qps", "0"}, 2, "--qps 0: must be a number of requests per second"},
+		{"zero qps", []string{"--qps", "0"}, 2,
+			"--qps 0: must be a number of requests per second"},
 		{"negative qps", []string{"--qps=-1"}, 2, "--qps -1: must be"},
 		{"negative burst", []string{"--burst=-3"}, 2, "--burst -3: must be a whole number"},
 	}
@@ -60,6 +62,25 @@ func TestFlagParseErrors(t *testing.T) {
 			out, code := cairn(t, tt.args...)
 			if code != 2 || !strings.Contains(out, tt.want) || strings.Contains(out, "parsing") {
 				t.Fatalf("exit %d, output %q; want exit 2 and %q", code, out, tt.want)
+			}
+		})
+	}
+}
+
+// TestMissingKubeconfig checks that a kubeconfig file that is not there is
+// reported as such, not as an unreachable cluster.
+func TestMissingKubeconfig(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	tests := [][]string{
+		{"backup", "create", "x", "--location", t.TempDir()},
+		{"schedule", "list"},
+	}
+	for _, args := range tests {
+		t.Run(args[0], func(t *testing.T) {
+			out, code := cairn(t, append(args, "--kubeconfig", missing)...)
+			want := "kubeconfig not found: --kubeconfig " + missing + ": no such file"
+			if code != 1 || !strings.Contains(out, want) || strings.Contains(out, "unreachable") {
+				t.Fatalf("exit %d, output %q; want exit 1 and %q", code, out, want)
 			}
 		})
 	}

@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -33,6 +35,14 @@ const (
 
 // ErrUnreachable is returned when the cluster does not answer.
 var ErrUnreachable = errors.New("cluster unreachable")
+
+// ErrNoKubeconfig is returned when no kubeconfig file is where cairn was
+// told to look, or, told nothing, where kubectl would look, and cairn does
+// not run inside a cluster either.
+var ErrNoKubeconfig = errors.New("kubeconfig not found")
+
+// pointAtKubeconfig ends the messages of ErrNoKubeconfig.
+const pointAtKubeconfig = "point --kubeconfig or $KUBECONFIG at a kubeconfig file"
 
 // Options select a cluster and tune the clients built for it.
 type Options struct {
@@ -83,16 +93,8 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if clientcmd.IsEmptyConfig(err) {
-		if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
-			return nil, fmt.Errorf("%w: no kubeconfig found at $%s (%s)", ErrUnreachable,
-				clientcmd.RecommendedConfigPathEnvVar, env)
-		}
-		return nil, fmt.Errorf("%w: no kubeconfig found; set --kubeconfig or $KUBECONFIG",
-			ErrUnreachable)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
+		return nil, kubeconfigError(rules, err)
 	}
 
 	cfg.QPS = o.QPS
@@ -109,6 +111,26 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	cfg.UserAgent = "cairn"
 	cfg.WarningHandlerWithContext = debugWarnings{}
 	return cfg, nil
+}
+
+// kubeconfigError says where no kubeconfig was found, when that is why
+// loading the configuration failed. client-go ignores a missing file named
+// by $KUBECONFIG or the default path, and then finds an empty
+// configuration; only a missing --kubeconfig file is an error of its own.
+func kubeconfigError(rules *clientcmd.ClientConfigLoadingRules, err error) error {
+	env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar)
+	switch {
+	case rules.ExplicitPath != "" && errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: --kubeconfig %s: no such file; %s", ErrNoKubeconfig,
+			rules.ExplicitPath, pointAtKubeconfig)
+	case !clientcmd.IsEmptyConfig(err):
+		return fmt.Errorf("load kubeconfig: %w", err)
+	case env != "":
+		return fmt.Errorf("%w: no kubeconfig at $%s (%s); %s", ErrNoKubeconfig,
+			clientcmd.RecommendedConfigPathEnvVar, env, pointAtKubeconfig)
+	}
+	return fmt.Errorf("%w: no kubeconfig at %s, and not running inside a cluster; %s",
+		ErrNoKubeconfig, strings.Join(rules.GetLoadingPrecedence(), ", "), pointAtKubeconfig)
 }
 
 // Connect builds the clients for the configured cluster without calling it.
