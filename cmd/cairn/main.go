@@ -5,15 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cairn-backup/cairn/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.NewRootCommand().ExecuteContext(ctx)
+	ctx, stop := cli.NotifyContext(context.Background())
+	err := cli.Interrupted(ctx, cli.NewRootCommand().ExecuteContext(ctx))
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)

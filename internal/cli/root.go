@@ -107,10 +107,15 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // ExitCode maps an error returned by a command to the process exit code:
-// 2 for bad input, 1 for everything else.
+// 128 plus the signal's number when Interrupted marked it (130 for SIGINT,
+// 143 for SIGTERM), 2 for bad input, 1 for everything else.
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
+	}
+	var stopped *interruptedError
+	if errors.As(err, &stopped) {
+		return stopped.exitCode()
 	}
 	var u *usageError
 	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {

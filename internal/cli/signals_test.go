@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/cairn-backup/cairn/test/controlplane"
+)
+
+// TestSignalExitCode runs the built binary, stops a backup midway with a
+// signal, and checks the exit code a shell expects (128 plus the signal's
+// number) and that the half-written backup was removed.
+func TestSignalExitCode(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cairn")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin,
+		"github.com/cairn-backup/cairn/cmd/cairn")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cp := controlplane.Shared(t)
+	ns := cp.Namespace(t)
+	cp.Apply(t, controlplane.ExampleApp(t), ns)
+
+	tests := []struct {
+		sig  syscall.Signal
+		code int
+		name string
+	}{
+		{syscall.SIGINT, 130, "SIGINT"},
+		{syscall.SIGTERM, 143, "SIGTERM"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			blocked := make(chan struct{})
+			kubeconfig := blockingProxy(t, cp, "/namespaces/"+ns+"/configmaps", blocked)
+			loc, tmp := t.TempDir(), t.TempDir()
+			cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--log-level", "warn",
+				"backup", "create", "stopped", "--include-namespaces", ns, "--location", loc)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+
+			select {
+			case <-blocked:
+			case err := <-exited:
+				t.Fatalf("backup ended before it was stopped: %v\n%s", err, stderr.String())
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("backup never listed configmaps\n%s", stderr.String())
+			}
+			spools, _ := filepath.Glob(filepath.Join(tmp, "cairn-archive-*"))
+			if len(spools) == 0 {
+				t.Fatal("no archive was being written when the signal was sent")
+			}
+			if err := cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+
+			var err error
+			select {
+			case err = <-exited:
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("backup did not stop on %s\n%s", tt.name, stderr.String())
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != tt.code ||
+				!strings.Contains(stderr.String(), "stopped by "+tt.name) {
+				t.Fatalf("exit %v, stderr %q; want exit %d, stopped by %s", err, stderr.String(),
+					tt.code, tt.name)
+			}
+			if left := files(t, loc, tmp); len(left) > 0 {
+				t.Fatalf("the stopped backup left %v", left)
+			}
+		})
+	}
+}
+
+// blockingProxy serves the control plane's API without authentication on
+// loopback and holds every request whose path contains block until the
+// client goes away, closing blocked when the first arrives. It returns a
+// kubeconfig for the proxy.
+func blockingProxy(t *testing.T, cp *controlplane.ControlPlane, block string,
+	blocked chan<- struct{}) string {
+	t.Helper()
+	cfg := cp.RESTConfig()
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: rt,
+		// The held requests' clients go away; that is no news.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, block) {
+			once.Do(func() { close(blocked) })
+			<-r.Context().Done()
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\n" +
+		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
+		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
+}
+
+// files lists the files under the folders.
+func files(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var found []string
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				found = append(found, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return found
+}
