@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cairn-backup/cairn/internal/server"
 	"github.com/cairn-backup/cairn/internal/server/api/v1alpha1"
 )
 
@@ -75,6 +77,15 @@ func (o *scheduleCreateOptions) complete(cmd *cobra.Command) error {
 	}
 	if o.spec.Schedule == "" {
 		return usageErrorf("--schedule is required")
+	}
+	// The server would take a bad schedule and only mark it failed.
+	_, err := server.ParseCron(o.spec.Schedule)
+	switch {
+	case errors.Is(err, server.ErrZoneInSchedule):
+		return usageErrorf("--schedule %q: give the time zone with --time-zone",
+			o.spec.Schedule)
+	case err != nil:
+		return usageErrorf("--schedule %q: %v; see --help", o.spec.Schedule, err)
 	}
 	t, err := templateFrom(cmd.Flags())
 	if err != nil {

@@ -4,7 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,5 +170,53 @@ func TestBackupCreateServer(t *testing.T) {
 				t.Errorf("exit %d, want %d with %q:\n%s", code, tc.code, tc.want, out[:min(len(out), 600)])
 			}
 		})
+	}
+}
+
+// TestScheduleCreateBadCron checks that a schedule the server could not
+// read is refused as bad input before anything is sent to the cluster.
+func TestScheduleCreateBadCron(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\n" +
+		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
+		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, cron, want string
+	}{
+		{"minute out of range", "61 * * * *", "above maximum (59)"},
+		{"four fields", "* * * *", "expected exactly 5 fields"},
+		{"seconds field", "0 0 1 * * *", "expected exactly 5 fields"},
+		{"unknown descriptor", "@sometimes", "unrecognized descriptor"},
+		{"words", "every night", "expected exactly 5 fields"},
+		{"time zone prefix", "CRON_TZ=Europe/Berlin 0 1 * * *", "with --time-zone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := cairn(t, "schedule", "create", "nightly", "--schedule", tt.cron,
+				"--kubeconfig", kubeconfig)
+			if code != 2 || !strings.Contains(out, `--schedule "`+tt.cron+`": `) ||
+				!strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, output %q; want exit 2 and %q", code, out, tt.want)
+			}
+		})
+	}
+	if n := requests.Load(); n > 0 {
+		t.Fatalf("%d requests were sent for bad schedules", n)
+	}
+
+	// A good schedule is sent; the server here refuses it.
+	if out, code := cairn(t, "schedule", "create", "nightly", "--schedule", "0 1 * * *",
+		"--kubeconfig", kubeconfig); code != 1 || requests.Load() == 0 {
+		t.Fatalf("good schedule: exit %d, %d requests: %s", code, requests.Load(), out)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -242,6 +243,21 @@ func (r *scheduleReconciler) writeSchedule(ctx context.Context, s *v1alpha1.Sche
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month |
 	cron.Dow | cron.Descriptor)
 
+// ErrZoneInSchedule is returned by ParseCron for a schedule that starts
+// with its time zone (TZ=... or CRON_TZ=...): a Schedule keeps its zone
+// apart, in spec.timeZone.
+var ErrZoneInSchedule = errors.New("time zone in the schedule")
+
+// ParseCron reads a Schedule's spec.schedule as the server does, in UTC.
+// cairn schedule create checks a schedule with it before sending it.
+func ParseCron(expr string) (cron.Schedule, error) {
+	expr = strings.TrimSpace(expr)
+	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
+		return nil, ErrZoneInSchedule
+	}
+	return cronParser.Parse(expr)
+}
+
 // parseSchedule checks a Schedule and returns its cron schedule in its
 // time zone.
 func parseSchedule(s *v1alpha1.Schedule) (cron.Schedule, *time.Location, error) {
@@ -249,19 +265,18 @@ func parseSchedule(s *v1alpha1.Schedule) (cron.Schedule, *time.Location, error) 
 		return nil, nil, fmt.Errorf("schedule name %q: %s", s.Name, errs[0])
 	}
 	expr := strings.TrimSpace(s.Spec.Schedule)
-	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
+	sched, err := ParseCron(expr)
+	if errors.Is(err, ErrZoneInSchedule) {
 		return nil, nil, fmt.Errorf("schedule %q: give the time zone in spec.timeZone", expr)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("schedule %q: %w", expr, err)
 	}
 	tz := time.UTC
 	if s.Spec.TimeZone != "" {
-		var err error
 		if tz, err = time.LoadLocation(s.Spec.TimeZone); err != nil {
 			return nil, nil, fmt.Errorf("time zone %q: %w", s.Spec.TimeZone, err)
 		}
-	}
-	sched, err := cronParser.Parse(expr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("schedule %q: %w", expr, err)
 	}
 	if spec, ok := sched.(*cron.SpecSchedule); ok {
 		spec.Location = tz

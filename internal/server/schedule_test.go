@@ -292,3 +292,30 @@ func TestCase_BD10(t *testing.T) {
 		return nil
 	})
 }
+
+// TestParseSchedule checks the errors a Schedule's fields are refused with.
+func TestParseSchedule(t *testing.T) {
+	tests := []struct {
+		name, cron, zone, want string // want is "" when the schedule is valid
+	}{
+		{"cron", "0 1 * * *", "Europe/Berlin", ""},
+		{"descriptor", " @every 6h ", "", ""},
+		{"zone prefix", "CRON_TZ=UTC 0 1 * * *", "", "give the time zone in spec.timeZone"},
+		{"bad cron", "61 * * * *", "", `schedule "61 * * * *": end of range (61)`},
+		{"seconds", "0 0 1 * * *", "", "expected exactly 5 fields"},
+		{"bad zone", "0 1 * * *", "Mars/Base", `time zone "Mars/Base"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &v1alpha1.Schedule{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+				Spec: v1alpha1.ScheduleSpec{Schedule: tt.cron, TimeZone: tt.zone}}
+			_, _, err := parseSchedule(s)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("parseSchedule: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("parseSchedule: %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
