@@ -14,6 +14,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
+	github.com/valyala/fastjson v1.6.10
 	github.com/zeebo/blake3 v0.2.4
 	gocloud.dev v0.49.0
 	golang.org/x/oauth2 v0.37.0

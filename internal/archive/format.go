@@ -4,10 +4,9 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
-	jsoniter "github.com/json-iterator/go"
+	"github.com/valyala/fastjson"
 )
 
 const (
@@ -85,43 +84,47 @@ func entryHeader(name string, size int64, modTime time.Time) *tar.Header {
 	}
 }
 
-// objectJSON reads objects with an iterator: a backup checks every object
-// it writes, and with encoding/json that check was a third of the cost of
-// writing an object.
-var objectJSON = jsoniter.ConfigCompatibleWithStandardLibrary
+// objectParsers read objects for objectDeleting: a backup checks every
+// object it writes, and a restore every object it reads.
+var objectParsers fastjson.ParserPool
 
 // objectDeleting checks that data is one JSON object and reports whether
 // its metadata.deletionTimestamp is set. This is the one piece of
 // Kubernetes the format knows: the index comes last, so a reader learns
 // whether an object was being deleted from the object itself.
 func objectDeleting(data []byte) (bool, error) {
-	it := objectJSON.BorrowIterator(data)
-	defer objectJSON.ReturnIterator(it)
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return false, fmt.Errorf("%w: data is not a JSON object", ErrInvalidObject)
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return false, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidObject, err)
 	}
-	deleting := false
-	it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
-		if field != "metadata" || it.WhatIsNext() != jsoniter.ObjectValue {
-			it.Skip()
-			return true
-		}
-		it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
-			if field == "deletionTimestamp" && it.WhatIsNext() != jsoniter.NilValue {
-				deleting = true
-			}
-			it.Skip()
-			return true
-		})
-		return true
-	})
-	if it.Error != nil {
-		return false, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidObject, it.Error)
+	p := objectParsers.Get()
+	defer objectParsers.Put(p)
+	v, err := p.ParseBytes(data)
+	if err != nil {
+		// Valid, so nested deeper than the parser reads.
+		return deepObjectDeleting(data)
 	}
-	if it.WhatIsNext(); it.Error != io.EOF { // the iterator's mark of a clean end
-		return false, fmt.Errorf("%w: data has more after its JSON object", ErrInvalidObject)
+	if v.Type() != fastjson.TypeObject {
+		return false, errNotObject
 	}
-	return deleting, nil
+	ts := v.Get("metadata", "deletionTimestamp")
+	return ts != nil && ts.Type() != fastjson.TypeNull, nil
+}
+
+var errNotObject = fmt.Errorf("%w: data is not a JSON object", ErrInvalidObject)
+
+// deepObjectDeleting is objectDeleting for valid JSON nested deeper than
+// fastjson.MaxDepth.
+func deepObjectDeleting(data []byte) (bool, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
+		return false, errNotObject
+	}
+	var md map[string]json.RawMessage
+	if json.Unmarshal(doc["metadata"], &md) != nil {
+		return false, nil
+	}
+	ts, ok := md["deletionTimestamp"]
+	return ok && string(ts) != "null", nil
 }
 
 // checkObject validates an object before it is written.

@@ -3,11 +3,13 @@ package backup
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
 	jsoniter "github.com/json-iterator/go"
+	"github.com/valyala/fastjson"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 
@@ -296,60 +298,96 @@ func (l *lister) item(raw []byte) (item, error) {
 	return it, nil
 }
 
-// readHead reads the fields of itemHead from one object, skipping the rest.
-func readHead(raw []byte, h *itemHead) error {
-	it := listJSON.BorrowIterator(raw)
-	defer listJSON.ReturnIterator(it)
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return errors.New("not a JSON object")
-	}
-	m := &h.Metadata
-	it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
-		switch field {
-		case "apiVersion":
-			h.APIVersion = it.ReadString()
-		case "kind":
-			h.Kind = it.ReadString()
-		case "metadata":
-			it.ReadObjectCB(func(it *jsoniter.Iterator, field string) bool {
-				switch field {
-				case "name":
-					m.Name = it.ReadString()
-				case "namespace":
-					m.Namespace = it.ReadString()
-				case "labels":
-					m.Labels = readLabels(it)
-				case "deletionTimestamp":
-					if it.WhatIsNext() == jsoniter.NilValue {
-						it.Skip()
-					} else {
-						ts := it.ReadString()
-						m.DeletionTimestamp = &ts
-					}
-				default:
-					it.Skip()
-				}
-				return true
-			})
-		default:
-			it.Skip()
-		}
-		return true
-	})
-	return it.Error
-}
+// headParsers parse items for readHead. A parser keeps its buffers between
+// items and, unlike an iterator, reads keys without allocating them.
+var headParsers fastjson.ParserPool
 
-func readLabels(it *jsoniter.Iterator) map[string]string {
-	if it.WhatIsNext() == jsoniter.NilValue {
-		it.Skip()
+// readHead reads the fields of itemHead from one object. An object the
+// parser cannot read (bad JSON, a field of the wrong type, or nesting deeper
+// than its limit of fastjson.MaxDepth) is read again with encoding/json,
+// which reads what the API server accepts and explains what it refuses.
+func readHead(raw []byte, h *itemHead) error {
+	p := headParsers.Get()
+	ok := parseHead(p, raw, h)
+	headParsers.Put(p)
+	if ok {
 		return nil
 	}
-	labels := map[string]string{}
-	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		labels[key] = it.ReadString()
+	*h = itemHead{}
+	return json.Unmarshal(raw, h)
+}
+
+// parseHead reads the head with p, reporting false for what p cannot read
+// and for fields of the wrong type.
+func parseHead(p *fastjson.Parser, raw []byte, h *itemHead) bool {
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		return false
+	}
+	o, err := v.Object()
+	if err != nil {
+		return false
+	}
+	var ok bool
+	if h.APIVersion, ok = stringField(o, "apiVersion"); !ok {
+		return false
+	}
+	if h.Kind, ok = stringField(o, "kind"); !ok {
+		return false
+	}
+	md := o.Get("metadata")
+	if md == nil || md.Type() == fastjson.TypeNull {
 		return true
+	}
+	if o, err = md.Object(); err != nil {
+		return false
+	}
+	m := &h.Metadata
+	if m.Name, ok = stringField(o, "name"); !ok {
+		return false
+	}
+	if m.Namespace, ok = stringField(o, "namespace"); !ok {
+		return false
+	}
+	if m.Labels, ok = labelsField(o); !ok {
+		return false
+	}
+	if ts := o.Get("deletionTimestamp"); ts != nil && ts.Type() != fastjson.TypeNull {
+		s, ok := stringField(o, "deletionTimestamp")
+		m.DeletionTimestamp = &s
+		return ok
+	}
+	return true
+}
+
+// stringField returns the string member key of o, "" when it is absent or
+// null, and false when it is something else.
+func stringField(o *fastjson.Object, key string) (string, bool) {
+	v := o.Get(key)
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return "", true
+	}
+	b, err := v.StringBytes()
+	return string(b), err == nil
+}
+
+func labelsField(o *fastjson.Object) (map[string]string, bool) {
+	v := o.Get("labels")
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil, true
+	}
+	lo, err := v.Object()
+	if err != nil {
+		return nil, false
+	}
+	labels := make(map[string]string, lo.Len())
+	ok := true
+	lo.Visit(func(k []byte, v *fastjson.Value) {
+		b, err := v.StringBytes()
+		ok = ok && err == nil
+		labels[string(k)] = string(b)
 	})
-	return labels
+	return labels, ok
 }
 
 // expired reports whether a list failed because its revision was
