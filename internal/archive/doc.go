@@ -36,13 +36,13 @@
 //
 // Object names may hold characters such as ':' (RBAC names), '@', '%', '.'
 // and capitals; they appear in paths as they are. No part of a path may be
-// empty, ".", "..", or contain '/' or NUL, and a real API group named
-// "core" is refused because the core group's folder has that name. A path
-// is at most MaxPathLen bytes. Readers accept only paths that the layout
-// produces, so an archive cannot name a file outside the folder it is
-// unpacked in. Most file systems limit one name to 255 bytes, so plain tar
-// cannot unpack an object whose name is longer than 250 bytes, though this
-// package reads it.
+// empty, ".", "..", contain '/' or NUL, or be invalid UTF-8, and a real API
+// group named "core" is refused because the core group's folder has that
+// name. A path is at most MaxPathLen bytes. Readers accept only paths that
+// the layout produces, so an archive cannot name a file outside the folder
+// it is unpacked in. Most file systems limit one name to 255 bytes, so
+// plain tar cannot unpack an object whose name is longer than 250 bytes,
+// though this package reads it.
 //
 // # Integrity
 //

@@ -77,3 +77,29 @@ func checkObjectDeleting(t *testing.T, data []byte) {
 		t.Errorf("%.80q: deleting %t, encoding/json says %t", data, got, want)
 	}
 }
+
+// Index lines are JSON that encoding/json reads back to the same entry,
+// whatever the characters of the names.
+func TestIndexEntryJSON(t *testing.T) {
+	names := []string{"web", `<a&b>`, `q"uo\te`, "é\u2028\u2029ü", "tab\there", "日本"}
+	for _, name := range names {
+		e := IndexEntry{Ref: ObjectRef{"example.test", "v1", "widgets", "ns", name},
+			Size: 3, SHA256: strings.Repeat("ab", 32), Deleting: name == "web"}
+		e.Path = e.Ref.Path()
+		line, err := e.MarshalJSON()
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		var l indexLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatalf("%q: line %s is not JSON: %v", name, line, err)
+		}
+		var back IndexEntry
+		if err := back.UnmarshalJSON(line); err != nil || back != e {
+			t.Errorf("%q: line %s reads back as %+v (%v)", name, line, back, err)
+		}
+		if bytes.ContainsAny(line, "\n") {
+			t.Errorf("%q: line %q has a newline", name, line)
+		}
+	}
+}

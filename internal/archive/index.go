@@ -1,9 +1,10 @@
 package archive
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+
+	jsoniter "github.com/json-iterator/go"
 )
 
 // IndexEntry is one line of index.jsonl: an object entry's reference, path,
@@ -37,16 +38,14 @@ type indexLine struct {
 	Deleting  bool   `json:"deleting,omitempty"`
 }
 
-// MarshalJSON writes the entry with its reference flattened. Characters
-// such as '<' and '&' are kept as they are, not escaped for HTML.
+// indexJSON encodes index lines; encoding/json took a tenth of a backup's
+// CPU for them. It keeps characters such as '<' and '&' as they are, not
+// escaped for HTML; references are valid UTF-8 (ObjectRef.Validate).
+var indexJSON = jsoniter.Config{EscapeHTML: false}.Froze()
+
+// MarshalJSON writes the entry with its reference flattened.
 func (e IndexEntry) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e.line()); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return indexJSON.Marshal(e.line())
 }
 
 // UnmarshalJSON reads an entry written by MarshalJSON. It does not check

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // Names of the layout. See the package documentation for how they fit.
@@ -123,6 +124,8 @@ func checkSegment(s string) error {
 		return segmentError("contains a slash")
 	case strings.ContainsRune(s, 0):
 		return segmentError("contains a NUL byte")
+	case !utf8.ValidString(s):
+		return segmentError("is not valid UTF-8")
 	}
 	return nil
 }

@@ -98,6 +98,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"slash in group", ObjectRef{"x/y", "v1", "configmaps", "a", "b"}},
 		{"namespace ..", ObjectRef{"", "v1", "configmaps", "..", "b"}},
 		{"NUL in name", ObjectRef{"", "v1", "configmaps", "a", "b\x00"}},
+		{"name not UTF-8", ObjectRef{"", "v1", "configmaps", "a", "b\xff"}},
 		{"too long", ObjectRef{"", "v1", "configmaps", "a", strings.Repeat("n", MaxPathLen)}},
 	}
 	for _, tt := range tests {

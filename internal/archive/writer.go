@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +73,6 @@ type Writer struct {
 	spoolDir string
 	index    *os.File
 	indexBuf *bufio.Writer
-	indexEnc *json.Encoder
 	seen     *pathSet
 
 	objects int
@@ -115,8 +113,6 @@ func (w *Writer) start(out io.Writer, level zstd.EncoderLevel) error {
 		return fmt.Errorf("create index spool: %w", err)
 	}
 	w.indexBuf = bufio.NewWriterSize(w.index, 64<<10)
-	w.indexEnc = json.NewEncoder(w.indexBuf)
-	w.indexEnc.SetEscapeHTML(false)
 
 	fps, err := os.Create(filepath.Join(w.spoolDir, "paths.fp"))
 	if err != nil {
@@ -159,6 +155,14 @@ func (w *Writer) Add(obj Object) error {
 		return fmt.Errorf("add %s: %w", p, err)
 	}
 	sum := sha256.Sum256(obj.Data)
+	entry := IndexEntry{
+		Ref: obj.Ref, Path: p, Size: int64(len(obj.Data)),
+		SHA256: hex.EncodeToString(sum[:]), Deleting: obj.Deleting,
+	}
+	line, err := entry.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("add %s: index entry: %w", p, err)
+	}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -182,11 +186,7 @@ func (w *Writer) Add(obj Object) error {
 		w.err = err
 		return err
 	}
-	entry := IndexEntry{
-		Ref: obj.Ref, Path: p, Size: int64(len(obj.Data)),
-		SHA256: hex.EncodeToString(sum[:]), Deleting: obj.Deleting,
-	}
-	if err := w.indexEnc.Encode(entry.line()); err != nil {
+	if _, err := w.indexBuf.Write(append(line, '\n')); err != nil {
 		w.err = fmt.Errorf("spool index entry for %s: %w", p, err)
 		return w.err
 	}
