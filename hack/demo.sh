@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kubectl="$(bash hack/k8sbin.sh)/kubectl"
-cairn=bin/cairn
+cairn=${CAIRN:-bin/cairn}
 location=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo-XXXXXX")
 trap 'rm -rf "$location"' EXIT
 
@@ -43,3 +43,7 @@ step "restore it from the backup"
 
 step "the app is back: Deployment, its ReplicaSet and Pod (remade by the controllers), the claim"
 show_app
+if [ -z "$("$kubectl" get nodes -o name 2>/dev/null)" ]; then
+	echo "Pod and claim stay Pending: the local control plane has no scheduler," \
+		"kubelet or volume provisioner, so Pods never run on it."
+fi

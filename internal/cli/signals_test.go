@@ -26,12 +26,7 @@ import (
 // signal, and checks the exit code a shell expects (128 plus the signal's
 // number) and that the half-written backup was removed.
 func TestSignalExitCode(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "cairn")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin,
-		"github.com/cairn-backup/cairn/cmd/cairn")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCairn(t)
 	cp := controlplane.Shared(t)
 	ns := cp.Namespace(t)
 	cp.Apply(t, controlplane.ExampleApp(t), ns)
@@ -94,6 +89,18 @@ func TestSignalExitCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildCairn builds the cairn binary into a temporary folder.
+func buildCairn(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cairn")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin,
+		"github.com/cairn-backup/cairn/cmd/cairn")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // blockingProxy serves the control plane's API without authentication on
