@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -96,6 +97,14 @@ func objectDeleting(data []byte) (bool, error) {
 	if err := fastjson.ValidateBytes(data); err != nil {
 		return false, fmt.Errorf("%w: data is not valid JSON: %w", ErrInvalidObject, err)
 	}
+	// Most objects name no deletionTimestamp, even escaped: they need no
+	// parse past their first byte.
+	if !bytes.Contains(data, deletionKey) && !bytes.Contains(data, []byte(`\u`)) {
+		if data[skipSpace(data)] != '{' {
+			return false, errNotObject
+		}
+		return false, nil
+	}
 	p := objectParsers.Get()
 	defer objectParsers.Put(p)
 	v, err := p.ParseBytes(data)
@@ -108,6 +117,14 @@ func objectDeleting(data []byte) (bool, error) {
 	}
 	ts := v.Get("metadata", "deletionTimestamp")
 	return ts != nil && ts.Type() != fastjson.TypeNull, nil
+}
+
+var deletionKey = []byte(`"deletionTimestamp"`)
+
+// skipSpace returns the index of the first byte of data that is not JSON
+// white space.
+func skipSpace(data []byte) int {
+	return len(data) - len(bytes.TrimLeft(data, " \t\r\n"))
 }
 
 var errNotObject = fmt.Errorf("%w: data is not a JSON object", ErrInvalidObject)

@@ -33,6 +33,8 @@ var objectSeeds = []string{
 	`{"metadata":{"deletionTimestamp":null}}`,
 	`{"metadata":"x","spec":{"metadata":{"deletionTimestamp":"t"}}}`,
 	`{"Metadata":{"deletionTimestamp":"t"}}`,
+	`{"metadata":{"deletion\u0054imestamp":"t"}}`,
+	`{"data":{"deletionTimestamp":"t"},"metadata":{}}`,
 	`{"spec":` + nested(1000, `1`) + `,"metadata":{"deletionTimestamp":"t"}}`,
 	`{"spec":` + nested(1000, `1`) + `}`,
 	` {"a":[1,-2.5e3,true,false,null,"\u00e9\n\"\\"]} `,
