@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,6 +87,10 @@ func (o *scheduleCreateOptions) complete(cmd *cobra.Command) error {
 			o.spec.Schedule)
 	case err != nil:
 		return usageErrorf("--schedule %q: %v; see --help", o.spec.Schedule, err)
+	}
+	if _, err := time.LoadLocation(o.spec.TimeZone); err != nil {
+		return usageErrorf("--time-zone %q: not a time zone such as UTC or Europe/Berlin",
+			o.spec.TimeZone)
 	}
 	t, err := templateFrom(cmd.Flags())
 	if err != nil {

@@ -173,8 +173,9 @@ func TestBackupCreateServer(t *testing.T) {
 	}
 }
 
-// TestScheduleCreateBadCron checks that a schedule the server could not
-// read is refused as bad input before anything is sent to the cluster.
+// TestScheduleCreateBadCron checks that a schedule or a time zone the
+// server could not read is refused as bad input before anything is sent to
+// the cluster.
 func TestScheduleCreateBadCron(t *testing.T) {
 	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -191,32 +192,33 @@ func TestScheduleCreateBadCron(t *testing.T) {
 	}
 
 	tests := []struct {
-		name, cron, want string
+		name, cron, zone, want string
 	}{
-		{"minute out of range", "61 * * * *", "above maximum (59)"},
-		{"four fields", "* * * *", "expected exactly 5 fields"},
-		{"seconds field", "0 0 1 * * *", "expected exactly 5 fields"},
-		{"unknown descriptor", "@sometimes", "unrecognized descriptor"},
-		{"words", "every night", "expected exactly 5 fields"},
-		{"time zone prefix", "CRON_TZ=Europe/Berlin 0 1 * * *", "with --time-zone"},
+		{"minute out of range", "61 * * * *", "", "above maximum (59)"},
+		{"four fields", "* * * *", "", "expected exactly 5 fields"},
+		{"seconds field", "0 0 1 * * *", "", "expected exactly 5 fields"},
+		{"unknown descriptor", "@sometimes", "", "unrecognized descriptor"},
+		{"words", "every night", "", `--schedule "every night": expected exactly 5 fields`},
+		{"time zone prefix", "CRON_TZ=Europe/Berlin 0 1 * * *", "", "with --time-zone"},
+		{"unknown time zone", "0 1 * * *", "Europe/Atlantis", `--time-zone "Europe/Atlantis"`},
+		{"offset for a zone", "0 1 * * *", "+02:00", `--time-zone "+02:00": not a time zone`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, code := cairn(t, "schedule", "create", "nightly", "--schedule", tt.cron,
-				"--kubeconfig", kubeconfig)
-			if code != 2 || !strings.Contains(out, `--schedule "`+tt.cron+`": `) ||
-				!strings.Contains(out, tt.want) {
+				"--time-zone", tt.zone, "--kubeconfig", kubeconfig)
+			if code != 2 || !strings.Contains(out, tt.want) {
 				t.Errorf("exit %d, output %q; want exit 2 and %q", code, out, tt.want)
 			}
 		})
 	}
 	if n := requests.Load(); n > 0 {
-		t.Fatalf("%d requests were sent for bad schedules", n)
+		t.Fatalf("%d requests were sent for bad schedules or zones", n)
 	}
 
 	// A good schedule is sent; the server here refuses it.
 	if out, code := cairn(t, "schedule", "create", "nightly", "--schedule", "0 1 * * *",
-		"--kubeconfig", kubeconfig); code != 1 || requests.Load() == 0 {
+		"--time-zone", "Europe/Berlin", "--kubeconfig", kubeconfig); code != 1 || requests.Load() == 0 {
 		t.Fatalf("good schedule: exit %d, %d requests: %s", code, requests.Load(), out)
 	}
 }
