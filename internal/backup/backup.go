@@ -157,6 +157,7 @@ func Run(ctx context.Context, req Request) (*archive.Manifest, error) {
 		req:      req,
 		sel:      sel,
 		refs:     newRefs(),
+		includes: newIncludeCheck(req.Spec.IncludeNamespaces),
 		fanSlots: make(chan struct{}, max(1, req.Workers/2)),
 		log:      logger.With("backup", req.Name),
 		logFile:  logFile,
@@ -186,6 +187,9 @@ type run struct {
 	sel  *selector
 	refs *refs
 	log  *slog.Logger
+	// includes notes the --include-namespaces entries that matched a
+	// Namespace; see namespaces.go.
+	includes *includeCheck
 
 	logFile  *os.File
 	mu       sync.Mutex
@@ -270,6 +274,9 @@ func (b *run) write(ctx context.Context, uid string) (err error) {
 		}
 	}()
 	if err := b.collect(ctx, aw); err != nil {
+		return err
+	}
+	if err := b.warnUnmatchedNamespaces(ctx); err != nil {
 		return err
 	}
 	sum, err := aw.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -48,7 +47,7 @@ func newSelector(spec archive.Spec, resources []cluster.Resource) (*selector, er
 	s.plan = makePlan(resources, res, spec.IncludeEvents, takeRefs)
 	literal := len(spec.IncludeNamespaces) > 0
 	for _, p := range spec.IncludeNamespaces {
-		if strings.ContainsAny(p, "*?[\\") {
+		if !selection.Literal(p) {
 			literal = false
 		}
 	}
@@ -163,6 +162,9 @@ func (b *run) listType(ctx context.Context, aw *archive.Writer, t listType) erro
 		b.log.Error("list failed", "resource", t.String(), "error", err)
 		b.fail(archive.Problem{Resource: t.GroupResource(), Action: "list", Reason: err.Error()})
 	}
+	if err == nil && t.GroupResource() == grNamespaces {
+		b.includes.setWhole()
+	}
 	info := ts.done()
 	b.mu.Lock()
 	if info.Count > 0 || !t.refsOnly {
@@ -224,6 +226,9 @@ func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts 
 // add stores one listed object if the filters select it.
 func (b *run) add(aw *archive.Writer, t listType, it item, ts *typeState) error {
 	h := it.head
+	if t.GroupResource() == grNamespaces {
+		b.includes.see(h.Metadata.Name)
+	}
 	if t.Namespaced {
 		if !b.sel.namespacedSelected(h) {
 			return nil

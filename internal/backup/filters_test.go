@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,5 +116,53 @@ message: an event for the backup to take
 	}
 	if core != 0 || grouped == 0 {
 		t.Fatalf("events: %d core, %d events.k8s.io; want them once, from events.k8s.io", core, grouped)
+	}
+}
+
+// TestUnmatchedIncludeNamespaces checks that each --include-namespaces
+// entry that names no Namespace is one warning of a backup that still
+// completes, whether or not the backup lists the Namespaces itself.
+func TestUnmatchedIncludeNamespaces(t *testing.T) {
+	e := newEnv(t)
+	missing := e.ns + "-missing"
+	noMatch := "nomatch-" + e.ns + "-*"
+	named := `--include-namespaces "` + missing + `": no namespace of that name`
+	matchedNone := `--include-namespaces "` + noMatch + `": matched no namespace`
+
+	tests := []struct {
+		name    string
+		spec    archive.Spec
+		reasons []string
+	}{
+		{"existing name", archive.Spec{IncludeNamespaces: []string{e.ns}}, nil},
+		{"existing pattern", archive.Spec{IncludeNamespaces: []string{"testunmatched*"}}, nil},
+		{"one missing name", archive.Spec{IncludeNamespaces: []string{e.ns, missing}},
+			[]string{named}},
+		{"pattern matching none", archive.Spec{IncludeNamespaces: []string{e.ns, noMatch}},
+			[]string{matchedNone}},
+		{"excluded yet existing", archive.Spec{IncludeNamespaces: []string{e.ns},
+			ExcludeNamespaces: []string{e.ns}}, nil},
+		{"namespaces not listed", archive.Spec{IncludeNamespaces: []string{e.ns, missing},
+			ExcludeResources: []string{"namespaces"}}, []string{named}},
+		{"no cluster resources", archive.Spec{IncludeNamespaces: []string{missing, e.ns},
+			IncludeResources:        []string{"configmaps"},
+			IncludeClusterResources: archive.ClusterResourcesFalse}, []string{named}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := e.backup(t, "unmatched-"+string(rune('a'+i)), tt.spec)
+			if m.Phase != archive.PhaseCompleted {
+				t.Errorf("phase %s, want %s", m.Phase, archive.PhaseCompleted)
+			}
+			var got []string
+			for _, w := range m.Warnings {
+				if strings.HasPrefix(w.Reason, "--include-namespaces ") {
+					got = append(got, w.Reason)
+				}
+			}
+			if !slices.Equal(got, tt.reasons) {
+				t.Errorf("warnings %q, want %q", got, tt.reasons)
+			}
+		})
 	}
 }

@@ -48,9 +48,20 @@ func (n Namespaces) All() bool {
 	return len(n.exclude) == 0 && (len(n.include) == 0 || slices.Contains(n.include, "*"))
 }
 
+// MatchPattern reports whether one namespace pattern, as NewNamespaces
+// takes them, matches the namespace.
+func MatchPattern(pattern, ns string) bool {
+	ok, _ := path.Match(pattern, ns)
+	return ok
+}
+
+// Literal reports whether a namespace pattern has no wildcard or escape,
+// so that it is the name of one namespace.
+func Literal(pattern string) bool { return !strings.ContainsAny(pattern, "*?[\\") }
+
 func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if ok, _ := path.Match(p, s); ok {
+		if MatchPattern(p, s) {
 			return true
 		}
 	}

@@ -53,6 +53,30 @@ func TestNamespaces(t *testing.T) {
 	}
 }
 
+func TestPattern(t *testing.T) {
+	tests := []struct {
+		name, pattern, ns string
+		match, literal    bool
+	}{
+		{"name", "shop", "shop", true, true},
+		{"other name", "shop", "shop-2", false, true},
+		{"star", "shop*", "shop-2", true, false},
+		{"question mark", "shop-?", "shop-2", true, false},
+		{"class", "shop-[0-9]", "shop-x", false, false},
+		{"escape", `shop\-2`, "shop-2", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MatchPattern(tt.pattern, tt.ns); got != tt.match {
+				t.Errorf("MatchPattern(%q, %q) = %v, want %v", tt.pattern, tt.ns, got, tt.match)
+			}
+			if got := Literal(tt.pattern); got != tt.literal {
+				t.Errorf("Literal(%q) = %v, want %v", tt.pattern, got, tt.literal)
+			}
+		})
+	}
+}
+
 func TestResources(t *testing.T) {
 	tests := []struct {
 		name             string
