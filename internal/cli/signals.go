@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,7 +13,12 @@ import (
 // SIGTERM arrives, with the signal as its cause, so that Interrupted can
 // tell an interrupted command from a failed one. Commands clean up after a
 // cancelled context (a half-written backup is removed) before they return.
-// The stop function stops catching the signals.
+//
+// The first signal also stops catching signals, and says so on stderr: a
+// cleanup that hangs, on a location that does not answer, say, is not
+// waited for when a second signal comes, which ends the process at once
+// as if it had never been caught. The stop function stops catching the
+// signals.
 func NotifyContext(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(parent)
 	sigs := make(chan os.Signal, 1)
@@ -22,6 +28,10 @@ func NotifyContext(parent context.Context) (context.Context, context.CancelFunc)
 		defer close(done)
 		select {
 		case s := <-sigs:
+			// Stopped before the cancel, so that a second signal
+			// during the cleanup it starts is never swallowed.
+			signal.Stop(sigs)
+			fmt.Fprintln(os.Stderr, stoppingMessage(s))
 			cancel(&signalError{sig: s})
 		case <-ctx.Done():
 		}
@@ -31,6 +41,15 @@ func NotifyContext(parent context.Context) (context.Context, context.CancelFunc)
 		cancel(nil)
 		<-done
 	}
+}
+
+// stoppingMessage is what the first signal prints.
+func stoppingMessage(sig os.Signal) string {
+	again := "press Ctrl-C again to stop at once"
+	if sig != os.Interrupt {
+		again = "a second " + signalName(sig) + " or Ctrl-C stops at once"
+	}
+	return "cairn: stopping (removing what was half written); " + again
 }
 
 // signalError is the cause of a context NotifyContext cancelled.

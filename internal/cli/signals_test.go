@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +92,119 @@ func TestSignalExitCode(t *testing.T) {
 				t.Fatalf("the stopped backup left %v", left)
 			}
 		})
+	}
+}
+
+// stuckCleanupEnv, when set, makes the test binary a command whose cleanup
+// never ends; see TestSecondSignal.
+const stuckCleanupEnv = "CAIRN_TEST_STUCK_CLEANUP"
+
+// init makes the test binary the stuck command before TestMain starts a
+// control plane, which catches SIGINT itself.
+func init() {
+	if os.Getenv(stuckCleanupEnv) != "" {
+		stuckCleanup()
+	}
+}
+
+// stuckCleanup says it is ready on stdout, waits for the first signal and
+// then cleans up forever.
+func stuckCleanup() {
+	ctx, stop := NotifyContext(context.Background())
+	defer stop()
+	fmt.Println("ready")
+	<-ctx.Done()
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// TestSecondSignal runs a command whose cleanup never ends, as the test
+// binary run again, and checks that the first signal says how to stop at
+// once and that a second SIGINT ends the process by the signal's default
+// action.
+func TestSecondSignal(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		first syscall.Signal
+		says  string
+	}{
+		{"SIGINT twice", syscall.SIGINT, "press Ctrl-C again to stop at once"},
+		{"SIGTERM then SIGINT", syscall.SIGTERM, "a second SIGTERM or Ctrl-C stops at once"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
+			cmd.Env = append(os.Environ(), stuckCleanupEnv+"=1")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+			if line := readLine(t, stdout); line != "ready" {
+				t.Fatalf("the command says %q, want ready", line)
+			}
+			if err := cmd.Process.Signal(tt.first); err != nil {
+				t.Fatal(err)
+			}
+			line := readLine(t, stderr)
+			if !strings.HasPrefix(line, "cairn: stopping") || !strings.Contains(line, tt.says) {
+				t.Fatalf("the first signal printed %q, want a line saying %q", line, tt.says)
+			}
+
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				t.Fatalf("the command ended during its cleanup: %v", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err = <-exited:
+			case <-time.After(30 * time.Second):
+				t.Fatal("a second SIGINT did not end the command")
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the command ended with %v, want killed by SIGINT", err)
+			}
+			ws, ok := exit.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+				t.Fatalf("the command ended with %v, want killed by SIGINT", err)
+			}
+		})
+	}
+}
+
+// readLine reads one line, waiting at most 30 seconds.
+func readLine(t *testing.T, r io.Reader) string {
+	t.Helper()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		lines <- strings.TrimSuffix(line, "\n")
+	}()
+	select {
+	case line := <-lines:
+		return line
+	case <-time.After(30 * time.Second):
+		t.Fatal("no line within 30s")
+		return ""
 	}
 }
 
