@@ -129,12 +129,15 @@ func (o *backupCreateOptions) run(ctx context.Context, w io.Writer, name string)
 		return err
 	}
 	if o.out.structured() {
-		return o.out.print(w, m)
+		if err := o.out.print(w, m); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(w, "Backup %s %s: %d objects (%d types read), %s in %s\n",
+			m.Name, m.Phase, m.Totals.Objects, len(m.Types), humanBytes(m.Archive.Size), loc.URL)
+		printProblems(w, m.Warnings, "Warnings")
+		printProblems(w, m.Errors, "Errors")
 	}
-	fmt.Fprintf(w, "Backup %s %s: %d objects (%d types read), %s in %s\n",
-		m.Name, m.Phase, m.Totals.Objects, len(m.Types), humanBytes(m.Archive.Size), loc.URL)
-	printProblems(w, m.Warnings, "Warnings")
-	printProblems(w, m.Errors, "Errors")
 	if m.Phase != archive.PhaseCompleted {
 		return fmt.Errorf("backup %s ended %s", m.Name, m.Phase)
 	}

@@ -207,16 +207,20 @@ func (o *restoreCreateOptions) run(ctx context.Context, w io.Writer, name string
 	}
 	src := outcomeSource{loc: loc, rec: rec, keys: keys}
 	if o.out.structured() {
-		return src.print(ctx, w, o.out, true)
-	}
-	if o.showAll || o.spec.DryRun {
-		if err := src.table(ctx, w); err != nil {
+		if err := src.print(ctx, w, o.out, true); err != nil {
 			return err
 		}
+	} else {
+		if o.showAll || o.spec.DryRun {
+			if err := src.table(ctx, w); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(w, "Restore %s %s: %s\n", rec.Name, rec.Phase, countsLine(rec))
+		printProblems(w, rec.Warnings, "Warnings")
+		printProblems(w, rec.Errors, "Errors")
 	}
-	fmt.Fprintf(w, "Restore %s %s: %s\n", rec.Name, rec.Phase, countsLine(rec))
-	printProblems(w, rec.Warnings, "Warnings")
-	printProblems(w, rec.Errors, "Errors")
+	// Scripts reading -o json learn the outcome from the exit code too.
 	if rec.Phase != restore.PhaseCompleted {
 		return fmt.Errorf("restore %s ended %s", rec.Name, rec.Phase)
 	}
@@ -224,7 +228,8 @@ func (o *restoreCreateOptions) run(ctx context.Context, w io.Writer, name string
 }
 
 func isUsage(err error) bool {
-	return errors.Is(err, restore.ErrExists) || errors.Is(err, backup.ErrNotFound) ||
+	return errors.Is(err, restore.ErrExists) || errors.Is(err, restore.ErrInvalid) ||
+		errors.Is(err, backup.ErrNotFound) ||
 		errors.Is(err, selection.ErrUnknownResource)
 }
 

@@ -9,6 +9,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
 
 	"github.com/cairn-backup/cairn/test/controlplane"
 )
@@ -115,6 +117,9 @@ func TestRestoreBadInput(t *testing.T) {
 			`unknown resource type "gizmos"`},
 		{[]string{"--from-backup", "b1", "-o", "xml"}, "must be json or yaml"},
 		{[]string{"a", "b", "--from-backup", "b1"}, "takes at most NAME"},
+		{[]string{"Bad/Name", "--from-backup", "b1"}, `restore name "Bad/Name"`},
+		{[]string{"--from-backup", "b1", "--namespace-mappings", "a:Bad_NS"},
+			`namespace mapping a:Bad_NS: "Bad_NS"`},
 	}
 	for _, tt := range tests {
 		args := append([]string{"restore", "create"}, tt.args...)
@@ -134,5 +139,59 @@ func TestUnknownSubcommand(t *testing.T) {
 	}
 	if out, code := cairn(t, "restore"); code != 0 || !strings.Contains(out, "Available Commands") {
 		t.Errorf("restore alone: exit %d: %s", code, out)
+	}
+}
+
+// TestRestoreFailedExitCode checks that a restore that does not complete
+// exits 1 with -o json as without it, so scripts reading the JSON learn the
+// outcome from the exit code too; the JSON on stdout says why.
+func TestRestoreFailedExitCode(t *testing.T) {
+	cp := controlplane.Shared(t)
+	src, held := cp.Namespace(t), cp.Namespace(t)
+	cp.Apply(t, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"), src)
+	cp.Apply(t, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, "+
+		"finalizers: [example.test/hold]}\n"), held)
+	loc := t.TempDir()
+	if out, code := cairn(t, "backup", "create", "b1", "--include-namespaces", src,
+		"--location", loc); code != 0 {
+		t.Fatalf("backup: exit %d: %s", code, out)
+	}
+	// The restore maps into a namespace that stays Terminating.
+	ctx := context.Background()
+	cs := cp.Clientset(t)
+	t.Cleanup(func() {
+		_, _ = cs.CoreV1().ConfigMaps(held).Patch(ctx, "held", types.MergePatchType,
+			[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+	})
+	if err := cs.CoreV1().Namespaces().Delete(ctx, held, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, format := range []string{"text", "json", "yaml"} {
+		t.Run("output "+format, func(t *testing.T) {
+			args := []string{"restore", "create", "r-" + format, "--from-backup", "b1",
+				"--location", loc,
+				"--namespace-mappings", src + ":" + held, "--namespace-wait", "1s"}
+			if format != "text" {
+				args = append(args, "-o", format)
+			}
+			out, code := cairn(t, args...)
+			if code != 1 || !strings.Contains(out, "ended PartiallyFailed") {
+				t.Fatalf("exit %d, want 1 and the phase in the error: %s", code, out)
+			}
+			var rec struct {
+				Phase string `json:"phase"`
+			}
+			var err error
+			switch format {
+			case "json":
+				err = json.NewDecoder(strings.NewReader(out)).Decode(&rec)
+			case "yaml": // the command's error follows the document
+				err = yaml.Unmarshal([]byte(out[:strings.LastIndex(out, "\n")+1]), &rec)
+			}
+			if format != "text" && (err != nil || rec.Phase != "PartiallyFailed") {
+				t.Fatalf("-o %s: phase %q, %v: %s", format, rec.Phase, err, out)
+			}
+		})
 	}
 }

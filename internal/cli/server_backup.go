@@ -125,9 +125,12 @@ func (o *serverBackupOptions) run(cmd *cobra.Command, name string) error {
 		return err
 	}
 	if out.structured() {
-		return out.print(w, b)
+		if err := out.print(w, b); err != nil {
+			return err
+		}
+	} else {
+		printServerBackup(w, b)
 	}
-	printServerBackup(w, b)
 	if b.Status.Phase != v1alpha1.PhaseCompleted {
 		return fmt.Errorf("backup %s ended %s", name, b.Status.Phase)
 	}

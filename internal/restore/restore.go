@@ -67,6 +67,18 @@ const (
 // location.
 var ErrExists = errors.New("restore already exists")
 
+// ErrInvalid marks the errors of a request that cannot be carried out as
+// given: a bad name, policy or namespace mapping.
+var ErrInvalid = errors.New("invalid restore request")
+
+// invalidError is an error of Request.validate; it reads as its cause and
+// is ErrInvalid.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string        { return e.err.Error() }
+func (e invalidError) Unwrap() error        { return e.err }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
 // ErrBackupUnusable is returned for a backup that fails verification or
 // that failed when it was taken, unless the request forces the restore.
 var ErrBackupUnusable = errors.New("backup cannot be restored")
@@ -235,7 +247,7 @@ func Run(ctx context.Context, req Request) (*Record, error) {
 		req.Name = name
 	}
 	if err := req.validate(); err != nil {
-		return nil, err
+		return nil, invalidError{err}
 	}
 	start := req.Clock().UTC().Truncate(time.Second)
 	if ok, err := req.Location.Exists(ctx, RecordKey(req.Name)); err != nil {
