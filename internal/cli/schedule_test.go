@@ -222,3 +222,29 @@ func TestScheduleCreateBadCron(t *testing.T) {
 		t.Fatalf("good schedule: exit %d, %d requests: %s", code, requests.Load(), out)
 	}
 }
+
+// TestServerNotInstalled checks that the commands that work through the
+// cairn server's resources say so, and what to do, in a cluster that does
+// not serve them.
+func TestServerNotInstalled(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\n" +
+		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
+		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"schedule", "list"},
+		{"schedule", "create", "nightly", "--schedule", "0 1 * * *"},
+		{"backup", "create", "b1", "--server"},
+	} {
+		out, code := cairn(t, append(args, "--kubeconfig", kubeconfig)...)
+		if code != 1 || !strings.Contains(out, "cairn server is not installed") ||
+			!strings.Contains(out, "cairn install") {
+			t.Errorf("%v: exit %d: %s", args, code, out)
+		}
+	}
+}

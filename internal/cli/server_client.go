@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cairn-backup/cairn/internal/archive"
@@ -25,10 +29,14 @@ func (s *serverFlags) bind(cmd *cobra.Command) {
 		"namespace of the cairn server's resources")
 }
 
-// client builds a client for the cairn.dev resources.
+// client builds a client for the cairn.dev resources, once the cluster
+// is known to serve them.
 func (s *serverFlags) client(g *globalOptions) (client.Client, error) {
 	cfg, err := g.cluster.RESTConfig()
 	if err != nil {
+		return nil, err
+	}
+	if err := serverInstalled(cfg); err != nil {
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: server.Scheme()})
@@ -36,6 +44,29 @@ func (s *serverFlags) client(g *globalOptions) (client.Client, error) {
 		return nil, fmt.Errorf("build client: %w", err)
 	}
 	return c, nil
+}
+
+// errNoServer is returned by the commands that work through the cairn
+// server's resources in a cluster that does not serve them.
+var errNoServer = errors.New("the cairn server is not installed in this cluster")
+
+// serverInstalled checks that the cluster serves the cairn.dev resources:
+// without them, every request fails with the API machinery's own words.
+func serverInstalled(cfg *rest.Config) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("build client: %w", err)
+	}
+	gv := v1alpha1.GroupVersion.String()
+	_, err = dc.ServerResourcesForGroupVersion(gv)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%w (it serves no %s resources): install it with cairn install, "+
+			"or run backups from here without --server", errNoServer, gv)
+	}
+	if err != nil {
+		return fmt.Errorf("look up the cairn server's API %s: %w", gv, err)
+	}
+	return nil
 }
 
 func (s *serverFlags) key(name string) client.ObjectKey {
