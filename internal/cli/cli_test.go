@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cairn-backup/cairn/internal/config"
+	"github.com/cairn-backup/cairn/internal/crypt"
 	"github.com/cairn-backup/cairn/test/controlplane"
 )
 
@@ -143,6 +144,13 @@ func TestBackupBadInput(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q; want exit 2 and %q", tt.args, code, out, tt.want)
 		}
 	}
+	t.Run("empty passphrase", func(t *testing.T) {
+		t.Setenv(crypt.PassphraseEnv, "")
+		out, code := cairn(t, "backup", "create", "x", "--location", loc)
+		if code != 2 || !strings.Contains(out, "$CAIRN_PASSPHRASE is set but empty") {
+			t.Errorf("exit %d, output %q; want exit 2, refused as empty", code, out)
+		}
+	})
 	after, _ := filepath.Glob(filepath.Join(loc, "*", "*", "*"))
 	if len(after) != len(before) {
 		t.Fatalf("bad input wrote to the location: %v", after)

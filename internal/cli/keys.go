@@ -35,7 +35,13 @@ func (k *keyFlags) bindIdentities(cmd *cobra.Command) {
 // load parses the keys, with the passphrase from $CAIRN_PASSPHRASE.
 func (k *keyFlags) load() (crypt.Keys, error) {
 	src := k.src
-	src.Passphrase = os.Getenv(crypt.PassphraseEnv)
+	pass, set := os.LookupEnv(crypt.PassphraseEnv)
+	if set && pass == "" {
+		// Taken as no passphrase, it would write backups in the clear.
+		return crypt.Keys{}, usageErrorf("$%s is set but empty: give the passphrase, "+
+			"or unset it", crypt.PassphraseEnv)
+	}
+	src.Passphrase = pass
 	keys, err := src.Load()
 	if err != nil {
 		return crypt.Keys{}, usageErrorf("%v", err)
