@@ -103,7 +103,7 @@ func (r *run) prepare(e entry, obj *unstructured.Unstructured) *prepared {
 		p.status = obj.Object["status"]
 	}
 	delete(obj.Object, "status")
-	cleanLastApplied(obj)
+	r.cleanLastApplied(obj)
 	if ns := obj.GetNamespace(); ns != "" {
 		obj.SetNamespace(r.mapNamespace(ns))
 	}
@@ -152,8 +152,8 @@ func (r *run) restoresStatus(ref archive.ObjectRef) bool {
 
 // cleanLastApplied removes server-assigned fields from the object kept in
 // kubectl's last-applied annotation, so that a later kubectl apply does
-// not send them.
-func cleanLastApplied(obj *unstructured.Unstructured) {
+// not send them, and maps the namespace it names.
+func (r *run) cleanLastApplied(obj *unstructured.Unstructured) {
 	ann := obj.GetAnnotations()
 	raw, ok := ann[lastApplied]
 	if !ok {
@@ -171,6 +171,14 @@ func cleanLastApplied(obj *unstructured.Unstructured) {
 				changed = true
 				delete(meta, f)
 			}
+		}
+		field := "namespace"
+		if obj.GetKind() == "Namespace" && obj.GetAPIVersion() == "v1" {
+			field = "name"
+		}
+		if ns, ok := meta[field].(string); ok && r.mapNamespace(ns) != ns {
+			meta[field] = r.mapNamespace(ns)
+			changed = true
 		}
 	}
 	if !changed {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,6 +190,10 @@ func TestRoundTrip(t *testing.T) {
 func TestMappedNamespace(t *testing.T) {
 	e := newEnv(t)
 	deployApp(t, e)
+	applied := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied",` +
+		`"namespace":"` + e.ns + `"}}`
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n"+
+		"  annotations:\n    "+lastApplied+": '"+applied+"'\n")
 	want := e.snapshot(t, e.ns)
 	m := e.backup(t, archive.Spec{})
 	dst := e.ns + "-copy"
@@ -196,12 +201,21 @@ func TestMappedNamespace(t *testing.T) {
 
 	rec, _ := e.restore(t, m, Spec{NamespaceMappings: map[string]string{e.ns: dst}})
 	requirePhase(t, rec, PhaseCompleted)
-	compareSnapshots(t, want, e.snapshot(t, dst))
-	compareSnapshots(t, want, e.snapshot(t, e.ns))
+	// The annotation of "applied" names its namespace: compared below.
+	delete(want, "configmaps/applied")
+	for _, ns := range []string{dst, e.ns} {
+		got := e.snapshot(t, ns)
+		delete(got, "configmaps/applied")
+		compareSnapshots(t, want, got)
+	}
 	rb := e.get(t, gvr("rbac.authorization.k8s.io", "v1", "rolebindings"), dst, "reader-bind")
 	subjects, _, _ := unstructured.NestedSlice(rb.Object, "subjects")
 	if ns := subjects[0].(map[string]any)["namespace"]; ns != dst {
 		t.Errorf("subject namespace %v, want %s", ns, dst)
+	}
+	last := e.get(t, configMaps, dst, "applied").GetAnnotations()[lastApplied]
+	if want := `"namespace":"` + dst + `"`; !strings.Contains(last, want) {
+		t.Errorf("last-applied annotation %s, want it to name %s", last, dst)
 	}
 	if pods, rss := e.appPods(t, dst); pods != 1 || rss != 1 {
 		t.Errorf("%d Pods and %d ReplicaSets in %s, want 1 and 1", pods, rss, dst)
