@@ -38,23 +38,14 @@ func (t *target) bucketURL() *url.URL {
 	return &url.URL{Scheme: t.scheme, Host: t.bucket, RawQuery: t.query.Encode()}
 }
 
-// openGCS uses the application default credentials, or a service account
-// key file.
+// openGCS uses a service account key file, or the application default
+// credentials. Without either it fails: gocloud's own opener would fall
+// back to anonymous access, which cannot write, and print a warning on
+// stdout, among a command's JSON.
 func openGCS(ctx context.Context, t *target, opts Options) (*opened, error) {
-	if opts.CredentialsFile == "" {
-		b, err := blob.OpenBucket(ctx, t.bucketURL().String())
-		if err != nil {
-			return nil, err
-		}
-		return &opened{bucket: b}, nil
-	}
-	data, err := os.ReadFile(opts.CredentialsFile)
+	creds, err := gcsCredentials(ctx, opts.CredentialsFile)
 	if err != nil {
-		return nil, fmt.Errorf("credentials file: %w", err)
-	}
-	creds, err := google.CredentialsFromJSONWithType(ctx, data, google.ServiceAccount, gcsScope)
-	if err != nil {
-		return nil, fmt.Errorf("credentials file %s: %w", opts.CredentialsFile, err)
+		return nil, err
 	}
 	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds))
 	if err != nil {
@@ -66,6 +57,27 @@ func openGCS(ctx context.Context, t *target, opts Options) (*opened, error) {
 		return nil, err
 	}
 	return &opened{bucket: b}, nil
+}
+
+func gcsCredentials(ctx context.Context, file string) (*google.Credentials, error) {
+	if file == "" {
+		creds, err := google.FindDefaultCredentials(ctx, gcsScope)
+		if err != nil {
+			return nil, fmt.Errorf("no Google Cloud credentials: name a service account "+
+				"key file with cairn location add --credentials-file, or set "+
+				"GOOGLE_APPLICATION_CREDENTIALS: %w", err)
+		}
+		return creds, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("credentials file: %w", err)
+	}
+	creds, err := google.CredentialsFromJSONWithType(ctx, data, google.ServiceAccount, gcsScope)
+	if err != nil {
+		return nil, fmt.Errorf("credentials file %s: %w", file, err)
+	}
+	return creds, nil
 }
 
 // openAzure uses the environment of the Azure SDK (AZURE_STORAGE_ACCOUNT with

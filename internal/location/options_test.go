@@ -2,6 +2,7 @@ package location_test
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +152,34 @@ func TestCredentialsFile(t *testing.T) {
 				t.Fatalf("error %q quotes the credentials file", err)
 			}
 		})
+	}
+}
+
+// TestGCSWithoutCredentials checks that a gs:// location with no
+// credentials at all fails with what to do, and prints nothing on stdout,
+// where commands write their JSON.
+func TestGCSWithoutCredentials(t *testing.T) {
+	t.Setenv("HOME", t.TempDir()) // no gcloud configuration
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	l, err := location.Open(t.Context(), "gs://cairn-backups/team")
+	os.Stdout = stdout
+	_ = w.Close()
+	printed, _ := io.ReadAll(r)
+	if err == nil {
+		_ = l.Close()
+		t.Fatal("opened a gs:// location without credentials")
+	}
+	if !strings.Contains(err.Error(), "no Google Cloud credentials") {
+		t.Errorf("error %q, want it to say there are no credentials", err)
+	}
+	if len(printed) > 0 {
+		t.Errorf("printed on stdout: %q", printed)
 	}
 }
