@@ -140,6 +140,11 @@ func (r *run) restoreOne(ctx context.Context, e entry) Outcome {
 	if reason := r.skipReason(e, obj); reason != "" {
 		return Outcome{Object: target, Action: ActionSkip, Reason: reason}
 	}
+	if obj.GetDeletionTimestamp() != nil {
+		ref := target
+		r.warn(archive.Problem{Object: &ref, Action: "restore", Reason: "it was being " +
+			"deleted when backed up; restored as a live object, with its finalizers"})
+	}
 	p := r.prepare(e, obj)
 	target.Name = obj.GetName()
 	if err := ctx.Err(); err != nil {

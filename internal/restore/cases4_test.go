@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,50 @@ func TestUnknownNamespaceWarned(t *testing.T) {
 	if len(rec.Warnings) != 1 || !strings.Contains(rec.Warnings[0].Reason,
 		"no namespace no-such-ns, typo-ns") {
 		t.Errorf("warnings %v, want one naming no-such-ns and typo-ns", rec.Warnings)
+	}
+}
+
+// An object that was being deleted when it was backed up comes back as a
+// live object with its finalizers, and the restore says so.
+func TestDeletingObjectWarned(t *testing.T) {
+	e := newEnv(t)
+	e.apply(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: going, "+
+		"finalizers: [example.test/hold]}\n---\n"+
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: staying}\n")
+	ctx := context.Background()
+	cms := e.cs.CoreV1().ConfigMaps(e.ns)
+	release := func() {
+		_, _ = cms.Patch(ctx, "going", types.MergePatchType,
+			[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+	}
+	t.Cleanup(release)
+	if err := cms.Delete(ctx, "going", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.backup(t, archive.Spec{})
+	release()
+	waitFor(t, "going to be deleted", time.Minute, func() bool {
+		return !e.exists(configMaps, e.ns, "going")
+	})
+	if err := cms.Delete(ctx, "staying", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	rec, _ := e.restore(t, m, Spec{})
+	requirePhase(t, rec, PhaseCompleted)
+	going := e.get(t, configMaps, e.ns, "going")
+	if going.GetDeletionTimestamp() != nil ||
+		!reflect.DeepEqual(going.GetFinalizers(), []string{"example.test/hold"}) {
+		t.Errorf("going: deletion %v, finalizers %v; want live with its finalizer",
+			going.GetDeletionTimestamp(), going.GetFinalizers())
+	}
+	var named []string
+	for _, w := range rec.Warnings {
+		if w.Object != nil && strings.Contains(w.Reason, "being deleted when backed up") {
+			named = append(named, w.Object.Name)
+		}
+	}
+	if !reflect.DeepEqual(named, []string{"going"}) {
+		t.Errorf("warnings %v, want one naming going only", rec.Warnings)
 	}
 }
