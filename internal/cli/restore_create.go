@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairn-backup/cairn/internal/backup"
 	"github.com/cairn-backup/cairn/internal/restore"
 	"github.com/cairn-backup/cairn/internal/selection"
 )
@@ -229,7 +228,6 @@ func (o *restoreCreateOptions) run(ctx context.Context, w io.Writer, name string
 
 func isUsage(err error) bool {
 	return errors.Is(err, restore.ErrExists) || errors.Is(err, restore.ErrInvalid) ||
-		errors.Is(err, backup.ErrNotFound) ||
 		errors.Is(err, selection.ErrUnknownResource)
 }
 

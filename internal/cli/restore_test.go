@@ -107,7 +107,6 @@ func TestRestoreBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"x"}, "--from-backup is required"},
-		{[]string{"--from-backup", "missing"}, "backup not found"},
 		{[]string{"taken", "--from-backup", "b1"}, "restore already exists"},
 		{[]string{"--from-backup", "b1", "--namespace-mappings", "a"}, "want src:dst"},
 		{[]string{"--from-backup", "b1", "--namespace-mappings", "a:b,a:c"}, "mapped twice"},
@@ -118,8 +117,14 @@ func TestRestoreBadInput(t *testing.T) {
 		{[]string{"--from-backup", "b1", "-o", "xml"}, "must be json or yaml"},
 		{[]string{"a", "b", "--from-backup", "b1"}, "takes at most NAME"},
 		{[]string{"Bad/Name", "--from-backup", "b1"}, `restore name "Bad/Name"`},
+		{[]string{"--from-backup", "x/../../y"}, `backup name "x/../../y"`},
 		{[]string{"--from-backup", "b1", "--namespace-mappings", "a:Bad_NS"},
 			`namespace mapping a:Bad_NS: "Bad_NS"`},
+	}
+	// A backup that is not there is not found, as in every command.
+	if out, code := cairn(t, "restore", "create", "--from-backup", "missing",
+		"--location", loc); code != 1 || !strings.Contains(out, "backup not found") {
+		t.Errorf("missing backup: exit %d, output %q; want exit 1, not found", code, out)
 	}
 	for _, tt := range tests {
 		args := append([]string{"restore", "create"}, tt.args...)

@@ -28,7 +28,12 @@ func NewRootCommand() *cobra.Command {
 		Short: "Back up and restore Kubernetes applications",
 		Long: `cairn backs up the API objects of a Kubernetes cluster, or part of it, to a
 local folder or object storage, and restores them into the same cluster,
-another namespace or another cluster.`,
+another namespace or another cluster.
+
+Exit codes: 0 done; 1 failed, or ended other than Completed, or a backup or
+restore named was not found; 2 bad input (a flag, a value or a name cairn
+cannot take, or a name already taken); 130 and 143 stopped by SIGINT or
+SIGTERM.`,
 		Example: `  # Back up the namespace shop and list the backups
   cairn backup create shop-1 --include-namespaces shop
   cairn backup list

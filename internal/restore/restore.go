@@ -239,6 +239,9 @@ func (r *Request) validate() error {
 // every object came out as asked.
 func Run(ctx context.Context, req Request) (*Record, error) {
 	req.defaults()
+	if err := backup.ValidateName(req.Backup); err != nil {
+		return nil, invalidError{err} // before a restore name is made of it
+	}
 	if req.Name == "" {
 		name, err := freeName(ctx, req.Location, req.Backup, req.Clock())
 		if err != nil {
