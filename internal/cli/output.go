@@ -54,7 +54,8 @@ func (o *outputFlag) print(w io.Writer, v any) error {
 
 // listCommand builds the list command of stored items of one kind: list
 // reads them from a location, noun names them when there are none, and
-// header and row make the table people see; -o prints them whole.
+// header and row make the table people see; -o prints them whole. Items
+// read beside errors are printed before the errors are returned.
 func listCommand[T any](short, example, noun, header string,
 	list func(context.Context, *location.Location) ([]T, error), row func(T) string) *cobra.Command {
 	var loc locationFlag
@@ -75,6 +76,10 @@ func listCommand[T any](short, example, noun, header string,
 			}
 			defer func() { _ = l.Close() }()
 			items, listErr := list(ctx, l)
+			if listErr != nil && len(items) == 0 {
+				// Nothing read is no list, not an empty one.
+				return listErr
+			}
 			w := cmd.OutOrStdout()
 			switch {
 			case out.structured():

@@ -187,8 +187,14 @@ func (l *Location) Exists(ctx context.Context, key string) (bool, error) {
 }
 
 // List returns the keys under prefix, or with delim "/" the keys and
-// sub-prefixes one level down.
+// sub-prefixes one level down. In a folder, a folder under prefix that
+// cannot be read is an error, not a folder that looks empty.
 func (l *Location) List(ctx context.Context, prefix, delim string) ([]string, error) {
+	if l.dir != "" {
+		if err := l.checkReadable(ctx, prefix, delim); err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", prefix, l.URL, err)
+		}
+	}
 	it := l.bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: delim})
 	var keys []string
 	for {
