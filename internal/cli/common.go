@@ -28,8 +28,9 @@ type locationFlag struct {
 	ref string
 	// create lets a command make a folder location that does not exist;
 	// only backup create writes into a new location, and every other
-	// command reports a missing folder it was given instead of showing it
-	// empty. The default location is made when first used.
+	// command reports a missing folder it was given or configured, by name
+	// or as the default, instead of showing it empty. Only the built-in
+	// default, location.DefaultURL, is made when first used.
 	create bool
 }
 
@@ -55,7 +56,7 @@ func (l *locationFlag) open(ctx context.Context) (*location.Location, error) {
 	return location.OpenWith(ctx, c.URL, location.Options{
 		ReadOnly:        c.ReadOnly,
 		CredentialsFile: c.CredentialsFile,
-		MustExist:       !l.create && l.ref != "",
+		MustExist:       !l.create && c.URL != "",
 	})
 }
 

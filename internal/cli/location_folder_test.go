@@ -10,6 +10,45 @@ import (
 	"github.com/cairn-backup/cairn/test/nobody"
 )
 
+// TestMissingConfiguredFolder checks that a configured location whose
+// folder is gone, given by name or used as the default, is reported by the
+// commands that read it, as a folder given by path is, and not made.
+func TestMissingConfiguredFolder(t *testing.T) {
+	useConfig(t)
+	gone := filepath.Join(t.TempDir(), "gone")
+	if out, code := cairn(t, "location", "add", "gone", gone, "--default"); code != 0 {
+		t.Fatalf("add: exit %d: %s", code, out)
+	}
+	if err := os.RemoveAll(gone); err != nil { // made by location add
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"BackupListByName", []string{"backup", "list", "--location", "gone"}},
+		{"BackupListDefault", []string{"backup", "list"}},
+		{"RestoreListDefault", []string{"restore", "list"}},
+		{"BackupDeleteDefault", []string{"backup", "delete", "x"}},
+		{"CheckByName", []string{"location", "check", "gone"}},
+		{"CheckDefault", []string{"location", "check"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := cairn(t, tt.args...)
+			if code != 1 || !strings.Contains(out, "folder "+gone+": not found") {
+				t.Fatalf("exit %d, output %q; want exit 1 and not found", code, out)
+			}
+			if strings.Contains(out, "no backups") || strings.Contains(out, "no restores") {
+				t.Fatalf("a missing folder was shown empty: %s", out)
+			}
+			if _, err := os.Stat(gone); !os.IsNotExist(err) {
+				t.Fatalf("the folder was made: %v", err)
+			}
+		})
+	}
+}
+
 // TestListUnreadableFolder runs backup list and restore list as a user who
 // may not read a folder of the location (see package nobody): the list
 // fails naming the folder, and does not show the location empty.
