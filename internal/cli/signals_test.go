@@ -91,6 +91,9 @@ func TestSignalExitCode(t *testing.T) {
 			if left := files(t, loc, tmp); len(left) > 0 {
 				t.Fatalf("the stopped backup left %v", left)
 			}
+			if left, err := os.ReadDir(loc); err != nil || len(left) > 0 {
+				t.Fatalf("the stopped backup left folders %v in the location: %v", left, err)
+			}
 		})
 	}
 }

@@ -76,11 +76,16 @@ func plainKey(key string) bool {
 // one process.
 func (l *Location) linkIfAbsent(key string, data []byte) error {
 	path := filepath.Join(l.dir, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
-		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
-	}
 	tmp := path + "." + strconv.FormatInt(time.Now().UnixNano(), 16) + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	var f *os.File
+	err := l.createInFolder(func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+			return err
+		}
+		var err error
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("write %s in %s: %w", key, l.URL, err)
 	}

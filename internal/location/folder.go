@@ -5,10 +5,74 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
+
+	"gocloud.dev/gcerrors"
 )
+
+// A folder location keeps the folders of its keys only while they hold
+// something: Delete, Abort and a failed Close remove the folders above the
+// key that they leave empty, up to the location's own folder, which stays.
+// An interrupted backup therefore leaves no empty backups/NAME/ behind.
+//
+// That removal races with writers: a writer makes the folder of its key,
+// then creates a temporary file in it, and a removal in between fails the
+// create with ENOENT. Within one process the race cannot happen: writers
+// make the folder and create the file under folderLock read-locked, and
+// removals hold it locked. Against another process on the same folder, a
+// write that fails with ENOENT makes the folder again and retries once;
+// only a second removal, by yet another delete that emptied the folder in
+// that moment, fails it, and the write is then reported as failed, never
+// left half done. Once the temporary file exists the folder is not empty
+// and stays until the file is renamed or linked into place beside it.
+
+// folderLock orders making a folder and a file in it before removing the
+// folders left empty, across the locations of this process.
+var folderLock sync.RWMutex
+
+// createInFolder runs create, which makes a folder of the location and a
+// new file in it, so that no removal of empty folders comes in between,
+// and runs it once more when it fails with ENOENT: see above. For object
+// stores, it only runs create.
+func (l *Location) createInFolder(create func() error) error {
+	if l.dir == "" {
+		return create()
+	}
+	folderLock.RLock()
+	defer folderLock.RUnlock()
+	err := create()
+	if errors.Is(err, fs.ErrNotExist) || gcerrors.Code(err) == gcerrors.NotFound {
+		err = create()
+	}
+	return err
+}
+
+// pruneFolders removes the folders above key that are empty, deepest
+// first, and stops at the first that is not, or at the location's folder.
+// It removes nothing for object stores, where folders are only prefixes.
+func (l *Location) pruneFolders(key string) {
+	if l.dir == "" {
+		return
+	}
+	parent := path.Dir(key)
+	if parent == "." || !plainKey(parent) {
+		return // a key with no folder, or one fileblob stores under another name
+	}
+	folderLock.Lock()
+	defer folderLock.Unlock()
+	for d := parent; d != "." && d != "/"; d = path.Dir(d) {
+		// Rmdir, unlike os.Remove, never removes a file put where a
+		// folder was, and fails on a folder that is not empty.
+		if err := syscall.Rmdir(filepath.Join(l.dir, filepath.FromSlash(d))); err != nil {
+			return
+		}
+	}
+}
 
 // checkReadable reads the folders that fileblob reads to list prefix, and
 // returns an error for a folder it could not read. fileblob skips what it

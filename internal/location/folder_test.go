@@ -2,11 +2,13 @@ package location_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/location"
@@ -110,6 +112,157 @@ func writeFile(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeleteRemovesEmptyFolders checks that Delete, Abort and a failed
+// Close leave no empty folder behind them, and never remove the
+// location's own folder.
+func TestDeleteRemovesEmptyFolders(t *testing.T) {
+	tests := []struct {
+		name   string
+		keep   []string // keys written and kept
+		remove func(t *testing.T, l *location.Location)
+		left   []string // folders left, under the location's
+	}{
+		{"Delete", nil, func(t *testing.T, l *location.Location) {
+			put(t, l, "backups/b1/manifest.json")
+			if err := l.Delete(t.Context(), "backups/b1/manifest.json"); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"DeleteBesideAnother", []string{"backups/b2/manifest.json"},
+			func(t *testing.T, l *location.Location) {
+				put(t, l, "backups/b1/manifest.json")
+				if err := l.Delete(t.Context(), "backups/b1/manifest.json"); err != nil {
+					t.Fatal(err)
+				}
+			}, []string{"backups", "backups/b2"}},
+		{"DeleteOneOfTwo", []string{"backups/b1/log"},
+			func(t *testing.T, l *location.Location) {
+				put(t, l, "backups/b1/manifest.json")
+				if err := l.Delete(t.Context(), "backups/b1/manifest.json"); err != nil {
+					t.Fatal(err)
+				}
+			}, []string{"backups", "backups/b1"}},
+		{"DeleteMissing", nil, func(t *testing.T, l *location.Location) {
+			if err := l.Delete(t.Context(), "backups/b1/manifest.json"); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"DeleteAtTop", nil, func(t *testing.T, l *location.Location) {
+			put(t, l, "top")
+			if err := l.Delete(t.Context(), "top"); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"Abort", nil, func(t *testing.T, l *location.Location) {
+			w, err := l.NewWriter(t.Context(), "backups/b1/archive.tar.zst")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write([]byte("partial")); err != nil {
+				t.Fatal(err)
+			}
+			w.Abort()
+		}, nil},
+		{"CancelledClose", nil, func(t *testing.T, l *location.Location) {
+			ctx, cancel := context.WithCancel(t.Context())
+			w, err := l.NewWriter(ctx, "backups/b1/archive.tar.zst")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if err := w.Close(); err == nil {
+				t.Fatal("Close after cancel succeeded")
+			}
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := location.Open(t.Context(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = l.Close() }()
+			for _, k := range tt.keep {
+				put(t, l, k)
+			}
+			tt.remove(t, l)
+			if got := folders(t, dir); !slices.Equal(got, tt.left) {
+				t.Fatalf("folders left: %q, want %q", got, tt.left)
+			}
+		})
+	}
+}
+
+func put(t *testing.T, l *location.Location, key string) {
+	t.Helper()
+	if err := l.Put(t.Context(), key, []byte(key)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// folders returns the folders under dir, which must exist.
+func folders(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestWritesRaceFolderRemoval writes and deletes keys in one folder from
+// many goroutines, so that folders are removed as they empty while other
+// writers are making them and creating their files in them. Every write
+// must succeed.
+func TestWritesRaceFolderRemoval(t *testing.T) {
+	l, err := location.Open(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	const writers, rounds = 8, 300
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for i := range writers {
+		wg.Go(func() {
+			for r := range rounds {
+				key := fmt.Sprintf("race/%d/%d-%d", i%2, i, r)
+				put := l.Put
+				if i%4 >= 2 {
+					put = l.PutIfAbsent
+				}
+				err := put(t.Context(), key, nil)
+				if err == nil {
+					err = l.Delete(t.Context(), key)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -35,11 +35,19 @@ func (l *Location) newWriter(ctx context.Context, key string, ifAbsent bool) (*W
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	w, err := l.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+	opts := &blob.WriterOptions{
 		ContentType:    "application/octet-stream",
 		IfNotExist:     ifAbsent,
 		BufferSize:     l.upload.partSize,
 		MaxConcurrency: l.upload.concurrency,
+	}
+	// Given a content type, fileblob makes the key's folder and its
+	// temporary file here.
+	var w *blob.Writer
+	err := l.createInFolder(func() error {
+		var err error
+		w, err = l.bucket.NewWriter(wctx, key, opts)
+		return err
 	})
 	if err != nil {
 		cancel()
@@ -65,16 +73,19 @@ func (w *Writer) Close() error {
 			return fmt.Errorf("%s: %w", w.key, ErrExists)
 		}
 		w.discardParts()
+		w.loc.pruneFolders(w.key)
 		return w.loc.wrap(w.key, "write", err)
 	}
 	return nil
 }
 
-// Abort discards what was written.
+// Abort discards what was written, and in a folder the folders made for it
+// that stay empty.
 func (w *Writer) Abort() {
 	w.cancel()
 	_ = w.w.Close()
 	w.discardParts()
+	w.loc.pruneFolders(w.key)
 }
 
 // discardParts removes the parts that a cancelled multipart upload may
@@ -144,7 +155,9 @@ func (l *Location) put(ctx context.Context, key string, data []byte, ifAbsent bo
 	return w.Close()
 }
 
-// Delete removes key; a missing key is not an error.
+// Delete removes key; a missing key is not an error. In a folder, it also
+// removes the folders above key that are left empty, but never the
+// location's own folder.
 func (l *Location) Delete(ctx context.Context, key string) error {
 	if err := l.writable(key); err != nil {
 		return err
@@ -153,6 +166,7 @@ func (l *Location) Delete(ctx context.Context, key string) error {
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return l.wrap(key, "delete", err)
 	}
+	l.pruneFolders(key)
 	return nil
 }
 
