@@ -188,33 +188,6 @@ func newBackupLogsCommand(_ *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func newBackupDeleteCommand(_ *globalOptions) *cobra.Command {
-	o := &backupRef{}
-	cmd := &cobra.Command{
-		Use:     "delete NAME...",
-		Short:   "Delete backups from a location",
-		Example: `  cairn backup delete shop-1 shop-2`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			loc, err := o.location.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = loc.Close() }()
-			for _, name := range args {
-				if err := backup.Delete(ctx, loc, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "backup %s deleted\n", name)
-			}
-			return nil
-		},
-	}
-	o.location.bind(cmd)
-	return cmd
-}
-
 func newBackupDownloadCommand(_ *globalOptions) *cobra.Command {
 	o := &backupRef{}
 	var file string
