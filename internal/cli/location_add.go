@@ -27,8 +27,10 @@ func newLocationAddCommand(_ *globalOptions) *cobra.Command {
 		Short: "Add a named location to the client configuration",
 		Long: `Add a named location. URL is a folder, file:///path, or a bucket URL with
 its options: s3://bucket/prefix?endpoint=...&region=...&use_path_style=true,
-gs://bucket/prefix or azblob://container/prefix. The location is not
-contacted; run cairn location check NAME to try it.
+gs://bucket/prefix or azblob://container/prefix. A folder that does not
+exist is created, unless the location is read-only; a path that is not a
+folder is refused. Buckets are not contacted: run cairn location check NAME
+to try a location.
 
 Keys given here are used by every command on the location that was not
 given keys of the same kind: --recipient and --recipient-file encrypt the
@@ -77,6 +79,14 @@ func (o *locationAddOptions) validate() error {
 		return usageErrorf("%v", err)
 	}
 	o.loc.URL = u
+	err = location.CheckFolder(u)
+	if errors.Is(err, location.ErrNotFolder) {
+		return usageErrorf("%v", err)
+	}
+	if o.loc.ReadOnly && errors.Is(err, location.ErrNotFound) {
+		return usageErrorf("%v; a read-only location is only read, so its folder is "+
+			"not created: check the path", err)
+	}
 	if o.loc.CredentialsFile != "" {
 		if strings.HasPrefix(u, "file://") {
 			return usageErrorf("--credentials-file: a folder takes no credentials")
@@ -110,6 +120,14 @@ func (o *locationAddOptions) run(w io.Writer) error {
 		}
 		return usageErrorf("%v", err)
 	}
+	made := false
+	if !o.loc.ReadOnly {
+		// Made now, so that the location works as soon as it is added,
+		// and the commands that read it report a folder gone since.
+		if made, err = location.MakeFolder(o.loc.URL); err != nil {
+			return fmt.Errorf("location %s: %w", o.loc.Name, err)
+		}
+	}
 	if err := c.Save(path); err != nil {
 		return err
 	}
@@ -117,7 +135,11 @@ func (o *locationAddOptions) run(w io.Writer) error {
 	if c.DefaultLocation == o.loc.Name {
 		fmt.Fprint(w, " (default)")
 	}
-	fmt.Fprintf(w, "\ntry it with: cairn location check %s\n", o.loc.Name)
+	fmt.Fprintln(w)
+	if made {
+		fmt.Fprintf(w, "folder %s created\n", strings.TrimPrefix(o.loc.URL, "file://"))
+	}
+	fmt.Fprintf(w, "try it with: cairn location check %s\n", o.loc.Name)
 	return nil
 }
 

@@ -26,7 +26,11 @@ credentials), stream an object of random bytes into it (upload MB/s), read
 it back and compare its SHA-256 (download MB/s), and delete it. The probe
 object is written under cairn-check/ with a random name. A read-only
 location is only listed. Without an argument, the default location is
-checked.
+checked. A folder that does not exist fails the check, as it fails every
+command that reads a location, so that a mistyped or unmounted path is not
+taken for an empty location: cairn location add creates the folder of the
+location it adds. Only the built-in default folder, used when no location
+is configured, is created when first used.
 
 Exits 0 when every step passed, 1 otherwise. The figures are those of one
 stream, as one backup archive is written; several backups at once may

@@ -10,6 +10,56 @@ import (
 	"github.com/cairn-backup/cairn/test/nobody"
 )
 
+// TestLocationAddFolder checks that location add creates a missing folder,
+// saying so, and refuses a path that is not a folder as bad input.
+func TestLocationAddFolder(t *testing.T) {
+	useConfig(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		want   string
+		folder string // a folder that must exist afterwards, if any
+	}{
+		{"Missing", []string{"new", filepath.Join(dir, "a", "b"), "--default"}, 0,
+			"folder " + filepath.Join(dir, "a", "b") + " created", filepath.Join(dir, "a", "b")},
+		{"Existing", []string{"old", dir}, 0, "added: file://" + dir + "\ntry it", dir},
+		{"File", []string{"f", file}, 2, file + ": not a folder", ""},
+		{"UnderAFile", []string{"f", filepath.Join(file, "x")}, 2, "not a folder", ""},
+		{"ReadOnlyMissing", []string{"ro", filepath.Join(dir, "ro"), "--read-only"}, 2,
+			"not created", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := cairn(t, append([]string{"location", "add"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, tt.code, tt.want, out)
+			}
+			if tt.folder != "" {
+				if st, err := os.Stat(tt.folder); err != nil || !st.IsDir() {
+					t.Fatalf("folder %s: %v", tt.folder, err)
+				}
+			}
+			if tt.code != 0 {
+				if out, _ := cairn(t, "location", "list"); strings.Contains(out, tt.args[0]+" ") {
+					t.Fatalf("a refused location was added:\n%s", out)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ro")); !os.IsNotExist(err) {
+		t.Fatalf("a read-only location's folder was made: %v", err)
+	}
+	if out, code := cairn(t, "location", "check", "--size-mb", "1"); code != 0 {
+		t.Fatalf("check of the created default: exit %d:\n%s", code, out)
+	}
+}
+
 // TestMissingConfiguredFolder checks that a configured location whose
 // folder is gone, given by name or used as the default, is reported by the
 // commands that read it, as a folder given by path is, and not made.

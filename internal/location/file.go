@@ -24,17 +24,9 @@ type opened struct {
 }
 
 func openFile(t *target, mustExist bool) (*opened, error) {
-	if mustExist {
-		fi, err := os.Stat(t.dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("folder %s: %w", t.dir, ErrNotFound)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("%s is not a folder", t.dir)
-		}
+	err := statFolder(t.dir)
+	if err != nil && (mustExist || !errors.Is(err, ErrNotFound)) {
+		return nil, err
 	}
 	b, err := fileblob.OpenBucket(t.dir, &fileblob.Options{
 		CreateDir: !mustExist,

@@ -3,8 +3,10 @@ package location
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,10 @@ import (
 
 	"gocloud.dev/gcerrors"
 )
+
+// ErrNotFolder is returned for a file location whose path exists and is
+// not a folder.
+var ErrNotFolder = errors.New("not a folder")
 
 // A folder location keeps the folders of its keys only while they hold
 // something: Delete, Abort and a failed Close remove the folders above the
@@ -146,4 +152,54 @@ func (l *Location) checkReadable(ctx context.Context, prefix, delim string) erro
 		return nil
 	}
 	return unread[slices.Min(slices.Collect(maps.Keys(unread)))]
+}
+
+// CheckFolder checks the folder of a file location: ErrNotFound when it
+// does not exist, ErrNotFolder when the path is something else. Other
+// locations are not checked.
+func CheckFolder(raw string) error {
+	t, err := parse(raw)
+	if err != nil {
+		return err
+	}
+	if t.scheme != "file" {
+		return nil
+	}
+	return statFolder(t.dir)
+}
+
+// MakeFolder makes the folder of a file location, with its parents, and
+// reports whether it was missing. A path that exists and is not a folder
+// is ErrNotFolder. Other locations are left alone.
+func MakeFolder(raw string) (made bool, err error) {
+	t, err := parse(raw)
+	if err != nil || t.scheme != "file" {
+		return false, err
+	}
+	if err := statFolder(t.dir); !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	if err := os.MkdirAll(t.dir, 0o777); err != nil {
+		return false, fmt.Errorf("make folder %s: %w", t.dir, err)
+	}
+	return true, nil
+}
+
+// statFolder checks that dir is a folder: ErrNotFound when it does not
+// exist, ErrNotFolder when it is something else.
+func statFolder(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("folder %s: %w", dir, ErrNotFound)
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("%s: a parent is %w", dir, ErrNotFolder)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: %w", dir, ErrNotFolder)
+	}
+	return nil
 }
