@@ -226,7 +226,7 @@ func (b *run) listChain(ctx context.Context, aw *archive.Writer, t listType, ts 
 // add stores one listed object if the filters select it.
 func (b *run) add(aw *archive.Writer, t listType, it item, ts *typeState) error {
 	h := it.head
-	if t.GroupResource() == grNamespaces {
+	if t.Group == "" && t.Resource.Resource == grNamespaces {
 		b.includes.see(h.Metadata.Name)
 	}
 	if t.Namespaced {
