@@ -38,6 +38,20 @@ func runTests(m *testing.M) int {
 	return controlplane.RunTests(m)
 }
 
+// kubeconfigFor writes a kubeconfig whose one cluster is server, and
+// returns its path.
+func kubeconfigFor(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\n" +
+		"clusters: [{name: c, cluster: {server: " + server + "}}]\n" +
+		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // cairn runs the command tree in process against the shared control plane
 // and returns its output and exit code.
 func cairn(t *testing.T, args ...string) (string, int) {
@@ -156,12 +170,7 @@ func TestBackupBadInput(t *testing.T) {
 		t.Fatalf("bad input wrote to the location: %v", after)
 	}
 
-	bad := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: https://127.0.0.1:1}}]\n" +
-		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(bad, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bad := kubeconfigFor(t, "https://127.0.0.1:1")
 	out, code := cairn(t, "backup", "create", "y", "--kubeconfig", bad, "--location", loc)
 	if code != 1 || !strings.Contains(out, "cluster unreachable") {
 		t.Fatalf("unreachable cluster: exit %d: %s", code, out)

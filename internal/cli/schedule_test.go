@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -183,13 +181,7 @@ func TestScheduleCreateBadCron(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\n" +
-		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
-		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := kubeconfigFor(t, srv.URL)
 
 	tests := []struct {
 		name, cron, zone, want string
@@ -229,13 +221,7 @@ func TestScheduleCreateBadCron(t *testing.T) {
 func TestServerNotInstalled(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\n" +
-		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
-		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := kubeconfigFor(t, srv.URL)
 	for _, args := range [][]string{
 		{"schedule", "list"},
 		{"schedule", "create", "nightly", "--schedule", "0 1 * * *"},

@@ -258,14 +258,7 @@ func blockingProxy(t *testing.T, cp *controlplane.ControlPlane, block string,
 	}))
 	t.Cleanup(srv.Close)
 
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := "apiVersion: v1\nkind: Config\n" +
-		"clusters: [{name: c, cluster: {server: " + srv.URL + "}}]\n" +
-		"contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"
-	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig
+	return kubeconfigFor(t, srv.URL)
 }
 
 // files lists the files under the folders.
