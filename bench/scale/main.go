@@ -107,7 +107,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	t := &table{}
+	meter, err := newCPUMeter(cp.PIDs())
+	if err != nil {
+		return err
+	}
+	t := &table{cpu: meter}
 	t.header()
 	have := 0
 	for _, n := range cfg.counts {
@@ -151,11 +155,15 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := settle(ctx, dyn); err != nil {
 		return err
 	}
-	latest, err := rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, "")
+	var latest time.Duration
+	u, err := t.cpu.measure(func() (err error) {
+		latest, err = rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, "")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("raw list: %w", err)
 	}
-	t.row(n, "raw LIST, latest", latest, 0, 0, 0)
+	t.row(n, "raw LIST, latest", latest, 0, 0, 0, u)
 	loc := filepath.Join(work, "backups")
 	var name string
 	for round := 1; round <= cfg.repeat; round++ {
@@ -175,11 +183,15 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := settle(ctx, dyn); err != nil {
 		return err
 	}
-	createTime, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
+	var createTime time.Duration
+	u, err = t.cpu.measure(func() (err error) {
+		createTime, err = create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("raw create: %w", err)
 	}
-	t.row(n, "raw CREATE (ceiling)", createTime, 0, 0, 0)
+	t.row(n, "raw CREATE (ceiling)", createTime, 0, 0, 0, u)
 	if err := measureRestore(ctx, t, cfg, n, dyn, bin, kubeconfig, loc, name,
 		createTime); err != nil {
 		return err
@@ -193,11 +205,15 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := settle(ctx, dyn); err != nil {
 		return err
 	}
-	again, err := create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
+	var again time.Duration
+	u, err = t.cpu.measure(func() (err error) {
+		again, err = create(ctx, dyn, prefix, 0, n, cfg.namespaces, cfg.workers, true)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("raw create: %w", err)
 	}
-	t.row(n, "raw CREATE (again)", again, 0, 0, 0)
+	t.row(n, "raw CREATE (again)", again, 0, 0, 0, u)
 	return nil
 }
 
@@ -210,18 +226,28 @@ func measureBackup(ctx context.Context, t *table, cfg config, n int, bin, kubeco
 	if err != nil {
 		return err
 	}
-	listTime, err := rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, rv)
+	var listTime time.Duration
+	u, err := t.cpu.measure(func() (err error) {
+		listTime, err = rawList(ctx, cl.Discovery.RESTClient(), cfg.workers, rv)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("raw list at %s: %w", rv, err)
 	}
-	t.row(n, "raw LIST, one rev (ceiling)", listTime, 0, 0, 0)
-	r, err := benchutil.Cairn(ctx, bin, kubeconfig, "backup", "create", name,
-		"--include-namespaces", "scale-*", "--include-resources",
-		"configmaps,secrets,deployments,widgets.bench.example.test",
-		"--workers", strconv.Itoa(cfg.workers), "--location", loc, "-o", "json", "--log-level", "error")
+	t.row(n, "raw LIST, one rev (ceiling)", listTime, 0, 0, 0, u)
+	var r benchutil.Run
+	u, err = t.cpu.measure(func() (err error) {
+		r, err = benchutil.Cairn(ctx, bin, kubeconfig, "backup", "create", name,
+			"--include-namespaces", "scale-*", "--include-resources",
+			"configmaps,secrets,deployments,widgets.bench.example.test",
+			"--workers", strconv.Itoa(cfg.workers), "--location", loc, "-o", "json",
+			"--log-level", "error")
+		return err
+	})
 	if err != nil {
 		return err
 	}
+	u.client = r.CPU
 	var m struct {
 		Totals  struct{ Objects int }
 		Archive struct{ Size int64 }
@@ -230,7 +256,7 @@ func measureBackup(ctx context.Context, t *table, cfg config, n int, bin, kubeco
 		return err
 	}
 	t.row(m.Totals.Objects, "cairn backup", r.Elapsed, r.PeakRSS, m.Archive.Size,
-		r.Elapsed.Seconds()/listTime.Seconds())
+		r.Elapsed.Seconds()/listTime.Seconds(), u)
 	return nil
 }
 

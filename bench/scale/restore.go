@@ -33,11 +33,16 @@ func measureRestore(ctx context.Context, t *table, cfg config, n int, dyn dynami
 			args = append(args, "--dry-run")
 			what = "cairn restore --dry-run"
 		}
-		r, err := benchutil.Cairn(ctx, bin, kubeconfig, args...)
+		var r benchutil.Run
+		u, err := t.cpu.measure(func() (err error) {
+			r, err = benchutil.Cairn(ctx, bin, kubeconfig, args...)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		t.row(n, what, r.Elapsed, r.PeakRSS, 0, r.Elapsed.Seconds()/createTime.Seconds())
+		u.client = r.CPU
+		t.row(n, what, r.Elapsed, r.PeakRSS, 0, r.Elapsed.Seconds()/createTime.Seconds(), u)
 	}
 	return nil
 }

@@ -70,6 +70,17 @@ func (cp *ControlPlane) start(bins Binaries, name string, detach bool, args ...s
 	return errors.Join(err, f.Close())
 }
 
+// PIDs returns the process IDs of the control plane's processes by name
+// (etcd, kube-apiserver, kube-controller-manager), for benchmarks that
+// read what the processes spend.
+func (cp *ControlPlane) PIDs() map[string]int {
+	pids := map[string]int{}
+	for _, p := range cp.procs {
+		pids[p.name] = p.cmd.Process.Pid
+	}
+	return pids
+}
+
 // checkExited reports a process that ended before it should have.
 func (cp *ControlPlane) checkExited() error {
 	for _, p := range cp.procs {

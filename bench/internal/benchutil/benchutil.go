@@ -21,7 +21,9 @@ type Run struct {
 	// PeakRSS is the child's maximum resident set size in bytes, from the
 	// kernel's accounting.
 	PeakRSS int64
-	Stdout  []byte
+	// CPU is the child's user and system CPU time.
+	CPU    time.Duration
+	Stdout []byte
 }
 
 // BuildCairn builds the cairn binary into dir and returns its path.
@@ -44,6 +46,7 @@ func Cairn(ctx context.Context, bin, kubeconfig string, args ...string) (Run, er
 	out, err := cmd.Output()
 	r := Run{Elapsed: time.Since(start), Stdout: out}
 	if cmd.ProcessState != nil {
+		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.PeakRSS = ru.Maxrss * 1024
 		}
