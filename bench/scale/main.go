@@ -152,7 +152,7 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	dyn dynamic.Interface, cl *cluster.Cluster) error {
 	// The controllers make a ReplicaSet for each new Deployment; lists
 	// timed while they do would share the API server with them.
-	if err := settle(ctx, dyn); err != nil {
+	if err := settle(ctx, dyn, t.cpu); err != nil {
 		return err
 	}
 	var latest time.Duration
@@ -180,7 +180,7 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := createNamespaces(ctx, dyn, prefix, cfg.namespaces); err != nil {
 		return err
 	}
-	if err := settle(ctx, dyn); err != nil {
+	if err := settle(ctx, dyn, t.cpu); err != nil {
 		return err
 	}
 	var createTime time.Duration
@@ -202,7 +202,7 @@ func measure(ctx context.Context, t *table, cfg config, n int, bin, kubeconfig, 
 	if err := createNamespaces(ctx, dyn, prefix, cfg.namespaces); err != nil {
 		return err
 	}
-	if err := settle(ctx, dyn); err != nil {
+	if err := settle(ctx, dyn, t.cpu); err != nil {
 		return err
 	}
 	var again time.Duration

@@ -21,7 +21,7 @@ func measureRestore(ctx context.Context, t *table, cfg config, n int, dyn dynami
 		mappings = append(mappings, fmt.Sprintf("scale-%02d:r%d-%02d", i, n, i))
 	}
 	for _, dry := range []bool{true, false} {
-		if err := settle(ctx, dyn); err != nil {
+		if err := settle(ctx, dyn, t.cpu); err != nil {
 			return err
 		}
 		args := []string{"restore", "create", fmt.Sprintf("%s-%t", backup, dry),

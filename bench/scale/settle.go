@@ -14,9 +14,12 @@ var gvrReplicaSets = schema.GroupVersionResource{Group: "apps", Version: "v1",
 	Resource: "replicasets"}
 
 // settle waits until the controllers have made a ReplicaSet for every
-// Deployment, so that a timed run does not share the API server with the
-// work an earlier run left to them.
-func settle(ctx context.Context, dyn dynamic.Interface) error {
+// Deployment, and then until the API server and etcd are quiet, so that a
+// timed run does not share them with the work an earlier run left to the
+// controllers: after the ReplicaSets, the deployment controller still
+// writes the status of each Deployment for a while, a hundred writes in a
+// 10k run's half second.
+func settle(ctx context.Context, dyn dynamic.Interface, cpu *cpuMeter) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		deployments, err := count(ctx, dyn, gvrDeployments)
@@ -28,7 +31,7 @@ func settle(ctx context.Context, dyn dynamic.Interface) error {
 			return err
 		}
 		if replicaSets >= deployments {
-			return nil
+			break
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("controllers still busy: %d ReplicaSets for %d Deployments",
@@ -36,6 +39,39 @@ func settle(ctx context.Context, dyn dynamic.Interface) error {
 		}
 		time.Sleep(time.Second)
 	}
+	return quiet(ctx, cpu, deadline)
+}
+
+// quietCPU is the most CPU time the API server and etcd may use in a second
+// for the machine to count as quiet; idle, they use about 20 ms.
+const quietCPU = 50 * time.Millisecond
+
+// quiet waits until the API server and etcd have used at most quietCPU in
+// each of two seconds in a row.
+func quiet(ctx context.Context, cpu *cpuMeter, deadline time.Time) error {
+	calm := 0
+	for calm < 2 {
+		used, err := cpu.measure(func() error {
+			select {
+			case <-time.After(time.Second):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if err != nil {
+			return err
+		}
+		calm++
+		if used.server > quietCPU {
+			calm = 0
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the API server is still busy: %s of CPU in a second",
+				used.server)
+		}
+	}
+	return nil
 }
 
 // count counts the objects of a type in every namespace.
