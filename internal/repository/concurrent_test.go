@@ -1,8 +1,10 @@
 package repository
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,4 +169,55 @@ func TestPruneDuringConcurrentBackups(t *testing.T) {
 	_, err = admin.Restore(t.Context(), last, dst, RestoreOptions{})
 	must(t, err)
 	compareTrees(t, srcOf[last.ID], dst)
+}
+
+// TestRestoreFindsMovedChunks makes two packs hold the same chunks, as two
+// backups that start together do, and deletes the packs a restore chose
+// after it chose them, as a prune does with a condemned pack once it found
+// the chunks in another. The restore reads them from the other packs; with
+// no other copy, it fails the files, naming the pack.
+func TestRestoreFindsMovedChunks(t *testing.T) {
+	_, dir := newTestRepo(t, InitOptions{})
+	src := uniqueTree(t, 71, 6)
+	first, second := openAgain(t, dir), openAgain(t, dir)
+	// The second backup runs whole while the first has stored a pack and
+	// indexed nothing: both store every chunk.
+	var other *Snapshot
+	first.hooks.packStored = func() {
+		first.hooks.packStored = nil
+		var err error
+		other, err = second.Backup(t.Context(), src, BackupOptions{})
+		must(t, err)
+	}
+	snap, err := first.Backup(t.Context(), src, BackupOptions{IndexFlushPacks: 100})
+	must(t, err)
+	if other == nil {
+		t.Fatal("the second backup did not run during the first")
+	}
+
+	reader := openAgain(t, dir)
+	deleted := 0
+	reader.hooks.restorePlanned = func(packs []ID) {
+		for _, id := range packs {
+			must(t, reader.bucket.Delete(t.Context(), packKey(id)))
+			deleted++
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "out")
+	_, err = reader.Restore(t.Context(), snap, dst, RestoreOptions{})
+	must(t, err)
+	if deleted == 0 {
+		t.Fatal("the restore planned to read no pack")
+	}
+	compareTrees(t, src, dst)
+
+	// Now the chunks are in the other packs only: delete those too.
+	dst = filepath.Join(t.TempDir(), "out")
+	stats, err := reader.Restore(t.Context(), other, dst, RestoreOptions{})
+	if !errors.Is(err, ErrIncomplete) || stats == nil || stats.Failed == 0 {
+		t.Fatalf("restore with every copy gone: %v, %+v; want failed files", err, stats)
+	}
+	if !strings.Contains(err.Error(), "not found") {
+		t.Errorf("error %q does not say the pack was not found", err)
+	}
 }

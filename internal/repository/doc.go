@@ -70,7 +70,10 @@
 // Backups take no lock. Each writes its session object first, then reads
 // the prune marks and index, and never deduplicates against condemned
 // packs. A restore writes a session too, and reads each blob from a pack
-// that no mark condemns whenever one holds it. Both also list data/ and set
+// that no mark condemns whenever one holds it; a pack deleted under it (a
+// condemned one, chosen when every copy was condemned, which a prune
+// deletes once it has found the blobs in a pack it keeps) is looked up
+// again in the index as it is then. Both also list data/ and set
 // aside indexed packs that are missing or of another size than indexed:
 // a backup stores their blobs again, a restore reads those from the new
 // copies.

@@ -99,6 +99,8 @@ func (r *Repository) UseLocation(l *location.Location) { r.loc = l }
 type hooks struct {
 	packStored     func()
 	beforeSnapshot func()
+	// restorePlanned gets the packs a restore is about to read.
+	restorePlanned func(packs []ID)
 }
 
 // Init creates a repository in an empty bucket location and opens it.

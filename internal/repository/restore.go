@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,7 +115,8 @@ type linkItem struct {
 // entry's error; the stats are returned with it.
 //
 // A restore records a session, as a backup does, so that a prune running
-// meanwhile deletes none of the packs it reads. Where the session cannot be
+// meanwhile deletes none of the packs it reads but condemned ones whose
+// blobs it keeps elsewhere; the restore then reads them there. Where the session cannot be
 // stored, as on a read-only location, the restore goes on unprotected: a
 // prune that runs then may make it fail, never write wrong data.
 func (r *Repository) Restore(ctx context.Context, snap *Snapshot, target string,
@@ -157,6 +159,9 @@ func (rs *restore) run(ctx context.Context, snap *Snapshot) error {
 	}
 	if err := rs.plan(ctx, snap.Tree, rs.target); err != nil {
 		return err
+	}
+	if h := rs.r.hooks.restorePlanned; h != nil {
+		h(slices.Collect(maps.Keys(rs.packs)))
 	}
 	if err := rs.writeData(ctx); err != nil {
 		return err
