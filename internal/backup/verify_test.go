@@ -50,7 +50,7 @@ func TestVerifyFindsDamage(t *testing.T) {
 	if rep := e.verify(t, m, crypt.Keys{}); !rep.OK {
 		t.Fatalf("intact backup: %v", rep.Problems)
 	}
-	if len(m.Warnings) == 0 || !strings.Contains(m.Warnings[0].Reason, "Secrets are stored unencrypted") {
+	if len(m.Warnings) == 0 || !strings.Contains(m.Warnings[0].Reason, "stored unencrypted") {
 		t.Fatalf("no plaintext-Secrets warning: %+v", m.Warnings)
 	}
 	original, err := os.ReadFile(e.storedPath(m))
