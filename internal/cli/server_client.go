@@ -60,8 +60,8 @@ func serverInstalled(cfg *rest.Config) error {
 	gv := v1alpha1.GroupVersion.String()
 	_, err = dc.ServerResourcesForGroupVersion(gv)
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("%w (it serves no %s resources): install it with cairn install, "+
-			"or run backups from here without --server", errNoServer, gv)
+		return fmt.Errorf("%w (it serves no %s resources); install it with cairn install",
+			errNoServer, gv)
 	}
 	if err != nil {
 		return fmt.Errorf("look up the cairn server's API %s: %w", gv, err)

@@ -77,7 +77,7 @@ type interruptedError struct {
 }
 
 func (e *interruptedError) Error() string {
-	if e.err == context.Canceled { // says no more than the signal
+	if errors.Is(e.err, context.Canceled) { // says no more than the signal
 		return "stopped by " + signalName(e.sig)
 	}
 	return "stopped by " + signalName(e.sig) + ": " + e.err.Error()

@@ -278,3 +278,29 @@ func files(t *testing.T, dirs ...string) []string {
 	}
 	return found
 }
+
+// TestInterruptedMessage checks what a command stopped by a signal says:
+// an error that only reports the cancellation is not shown as a failure of
+// its own, such as an unreachable cluster.
+func TestInterruptedMessage(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&signalError{sig: os.Interrupt})
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{context.Canceled, "stopped by SIGINT"},
+		{fmt.Errorf("cluster unreachable: https://127.0.0.1:1: %w", context.Canceled),
+			"stopped by SIGINT"},
+		{errors.New("restore r1 ended Failed"), "stopped by SIGINT: restore r1 ended Failed"},
+	}
+	for _, tt := range tests {
+		err := Interrupted(ctx, tt.err)
+		if err.Error() != tt.want || ExitCode(err) != 130 {
+			t.Errorf("%v: %q, exit %d; want %q, exit 130", tt.err, err, ExitCode(err), tt.want)
+		}
+	}
+	if err := Interrupted(context.Background(), context.Canceled); ExitCode(err) != 1 {
+		t.Errorf("without a signal: exit %d, want 1", ExitCode(err))
+	}
+}
