@@ -355,9 +355,12 @@ func (b *run) fail(p archive.Problem) {
 func (b *run) warnPlaintextSecrets() {
 	for _, t := range b.manifest.Types {
 		if t.Group == "" && t.Resource == "secrets" && t.Count > 0 {
+			secrets := fmt.Sprintf("%d Secrets are", t.Count)
+			if t.Count == 1 {
+				secrets = "1 Secret is"
+			}
 			reason := fmt.Sprintf("%s stored unencrypted; give a key "+
-				"(--recipient or $%s) to encrypt backups", countedAre(t.Count, "Secret"),
-				crypt.PassphraseEnv)
+				"(--recipient or $%s) to encrypt backups", secrets, crypt.PassphraseEnv)
 			b.log.Warn(reason)
 			b.warn(archive.Problem{Resource: "secrets", Action: "store", Reason: reason})
 		}
@@ -369,22 +372,17 @@ func (b *run) warnPlaintextSecrets() {
 func (b *run) warnVolumeData() {
 	for _, t := range b.manifest.Types {
 		if t.Group == "" && t.Resource == "persistentvolumeclaims" && t.Count > 0 {
-			reason := fmt.Sprintf("%s backed up as objects; the data in their "+
-				"volumes is not in this backup", countedAre(t.Count, "PersistentVolumeClaim"))
+			reason := fmt.Sprintf("%d PersistentVolumeClaims are backed up as objects; "+
+				"the data in their volumes is not in this backup", t.Count)
+			if t.Count == 1 {
+				reason = "1 PersistentVolumeClaim is backed up as an object; " +
+					"the data in its volume is not in this backup"
+			}
 			b.log.Warn(reason)
 			b.warn(archive.Problem{Resource: "persistentvolumeclaims", Action: "store",
 				Reason: reason})
 		}
 	}
-}
-
-// countedAre says how many of a kind there are: "1 Secret is", "3 Secrets
-// are".
-func countedAre(n int, kind string) string {
-	if n == 1 {
-		return "1 " + kind + " is"
-	}
-	return fmt.Sprintf("%d %ss are", n, kind)
 }
 
 type nopWriteCloser struct{ io.Writer }
