@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/cairn-backup/cairn/internal/cluster"
 )
@@ -99,6 +100,9 @@ func (g *globalOptions) setupLogging() error {
 	}
 	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	slog.SetDefault(slog.New(h))
+	// client-go logs through klog: its lines, such as client-side
+	// throttling, go through the same handler as cairn's own.
+	klog.SetSlogLogger(slog.Default())
 	return nil
 }
 

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"io"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/klog/v2"
 )
 
 // TestClusterRateFlags checks that rate limits client-go would misread are
@@ -83,5 +88,37 @@ func TestMissingKubeconfig(t *testing.T) {
 				t.Fatalf("exit %d, output %q; want exit 1 and %q", code, out, want)
 			}
 		})
+	}
+}
+
+// TestClientLogsThroughSlog checks that client-go's own log lines, written
+// through klog, come out as cairn's structured lines, not in klog's format.
+func TestClientLogsThroughSlog(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, logger := os.Stderr, slog.Default()
+	os.Stderr = w
+	t.Cleanup(func() {
+		os.Stderr = stderr
+		slog.SetDefault(logger)
+		klog.ClearLogger()
+	})
+	g := &globalOptions{logLevel: "info"}
+	if err := g.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	klog.InfoS("Waited before sending request", "delay", "1.5s")
+	klog.V(4).InfoS("below the verbosity")
+	os.Stderr = stderr
+	_ = w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `level=INFO msg="Waited before sending request" delay=1.5s`
+	if !strings.Contains(string(out), want) || strings.Contains(string(out), "verbosity") {
+		t.Errorf("stderr %q, want one line with %q", out, want)
 	}
 }
