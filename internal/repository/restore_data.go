@@ -60,13 +60,15 @@ func (rs *restore) writePacks(ctx context.Context,
 // other pack fails its file.
 func (rs *restore) relocate(ctx context.Context, gone map[ID][]chunkTarget) map[ID][]chunkTarget {
 	ix, err := rs.r.readerIndex(ctx)
+	if err != nil {
+		for _, targets := range gone {
+			rs.failTargets(ctx, targets, err)
+		}
+		return nil
+	}
 	moved := map[ID][]chunkTarget{}
 	for id, targets := range gone {
 		for _, t := range targets {
-			if err != nil {
-				rs.failTargets(ctx, []chunkTarget{t}, err)
-				continue
-			}
 			p, b, ok := ix.Lookup(t.blob.ID)
 			if !ok || p.ID == id {
 				rs.failTargets(ctx, []chunkTarget{t},
